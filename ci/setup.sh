@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs what hostbake's tests and benchmarks need, from Debian's packages only.
+# Idempotent: a second run on a ready machine does no network I/O and takes well under a second.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+# package -> a file it provides (checked instead of asking dpkg, which is slower)
+declare -A want=(
+  [busybox-static]=/bin/busybox           # the tar Alpine's initramfs uses; the guest's userland
+  [kmod]=/usr/bin/kmod                    # real modprobe/depmod to read our modprobe.d
+  [qemu-system-x86]=/usr/bin/qemu-system-x86_64
+  [libc6-dev]=/usr/lib/x86_64-linux-gnu/libc.a   # static libc for the guest's VFIO probe
+  [gcc]=/usr/bin/gcc
+  [cpio]=/usr/bin/cpio
+  [xz-utils]=/usr/bin/xz
+)
+missing=()
+for pkg in "${!want[@]}"; do
+  [ -e "${want[$pkg]}" ] || missing+=("$pkg")
+done
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "setup: installing ${missing[*]}" >&2
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq >&2
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# The boot-test kernel (downloaded once, cached under .cache/)
+if [ -x ci/setup-boot.sh ]; then
+  bash ci/setup-boot.sh
+fi

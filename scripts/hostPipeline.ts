@@ -1,0 +1,67 @@
+// The pipeline a host goes through: load -> check -> plan -> render -> pack. Writing is the caller's.
+import { createHash } from 'node:crypto'
+import { readdir } from 'node:fs/promises'
+import path from 'node:path'
+import { HostbakeError, ProfileError } from './hostbakeError.js'
+import { planHost, type HostPlan } from './hostPlan.js'
+import { loadProfile, type LoadedProfile } from './profileLoad.js'
+import { renderOverlay, sortedEntries, type FileMap } from './overlayRender.js'
+import { packApkovl } from './apkovlPack.js'
+
+export interface BakedHost {
+  file: string
+  hostname: string
+  plan: HostPlan
+  files: FileMap
+  apkovl: Buffer
+}
+
+export async function listProfiles(dir: string): Promise<string[]> {
+  const names = await readdir(dir).catch(() => [] as string[])
+  return names.filter((n) => /\.ya?ml$/.test(n)).sort().map((n) => path.join(dir, n))
+}
+
+// Load every profile before anything is baked: all problems of all profiles in one report.
+export async function loadProfiles(files: string[]): Promise<LoadedProfile[]> {
+  if (files.length === 0) throw new HostbakeError('no profiles given and none found in profiles/', { hint: 'hostbake build profiles/myhost.yaml' })
+  const results = await Promise.allSettled(files.map((f) => loadProfile(f)))
+  const problems = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []))
+  if (problems.length > 0) {
+    if (problems.every((p) => p instanceof ProfileError)) throw new ProfileError(problems.flatMap((p: ProfileError) => p.problems))
+    throw problems.find((p) => !(p instanceof ProfileError))
+  }
+  const loaded = results.map((r) => (r as PromiseFulfilledResult<LoadedProfile>).value)
+  const byHost = new Map<string, string>()
+  for (const l of loaded) {
+    const other = byHost.get(l.profile.hostname)
+    if (other) throw new ProfileError([{ file: l.file, field: 'hostname', message: `${l.profile.hostname} is also the hostname of ${other}: both would write ${l.profile.hostname}.apkovl.tar.gz` }])
+    byHost.set(l.profile.hostname, l.file)
+  }
+  return loaded
+}
+
+export async function bakeHost(loaded: LoadedProfile): Promise<BakedHost> {
+  const plan = planHost(loaded.profile)
+  let files: FileMap
+  try {
+    files = renderOverlay(plan, loaded.profile, loaded.sources)
+  } catch (err) {
+    // render knows the field, the loader knows where it is in the file
+    if (err instanceof ProfileError) {
+      throw new ProfileError(err.problems.map((p) => (p.fieldPath ? loaded.locate(p.fieldPath, p.message) : { ...p, file: loaded.file })))
+    }
+    throw err
+  }
+  return { file: loaded.file, hostname: plan.hostname, plan, files, apkovl: await packApkovl(files) }
+}
+
+export function describeBaked(host: BakedHost, outPath: string) {
+  return {
+    hostname: host.hostname,
+    profile: host.file,
+    path: outPath,
+    sha256: createHash('sha256').update(host.apkovl).digest('hex'),
+    bytes: host.apkovl.length,
+    files: sortedEntries(host.files).map((e) => e.name),
+  }
+}

@@ -1,0 +1,114 @@
+#!/usr/bin/env node
+// hostbake: declarative per-host profiles -> Alpine apkovl overlays for VFIO passthrough hosts.
+//
+//   hostbake build [PROFILE...] [-o DIR] [--json]   bake overlays (default: every profile in profiles/)
+//   hostbake render PROFILE -o FILE|-               one overlay, to a file or stdout
+//   hostbake show PROFILE [--json]                  the resolved plan, each item with its reason
+//   hostbake schema [-o FILE]                       the profile JSON Schema for editors
+//
+// Logs go to stderr, data to stdout. Exit codes: 0 ok, 2 bad input, 1 anything else.
+import { parseArgs } from 'node:util'
+import path from 'node:path'
+import { HostbakeError } from './hostbakeError.js'
+import { bakeHost, describeBaked, listProfiles, loadProfiles } from './hostPipeline.js'
+import { writeAtomic } from './outputWrite.js'
+import { renderJsonSchema } from './profileSchema.js'
+import { formatPlan } from './planFormat.js'
+import { repoPath } from './repoRoot.js'
+
+const USAGE = `usage:
+  hostbake build [PROFILE...] [-o DIR] [--json]
+  hostbake render PROFILE -o FILE|-
+  hostbake show PROFILE [--json]
+  hostbake schema [-o FILE]
+options: --verbose (stack traces), --help`
+
+const log = (msg: string) => process.stderr.write(`hostbake: ${msg}\n`)
+
+async function main(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      output: { type: 'string', short: 'o' },
+      json: { type: 'boolean', default: false },
+      verbose: { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h', default: false },
+    },
+  })
+  const [command, ...args] = positionals
+  if (values.help || command === undefined || command === 'help') {
+    process.stdout.write(`${USAGE}\n`)
+    return command === undefined && !values.help ? 2 : 0
+  }
+  switch (command) {
+    case 'build': return cmdBuild(args, values.output ?? 'apkovl', values.json)
+    case 'render': return cmdRender(args, values.output)
+    case 'show': return cmdShow(args, values.json)
+    case 'schema': return cmdSchema(values.output)
+    default: throw new HostbakeError(`unknown command '${command}'`, { hint: USAGE })
+  }
+}
+
+async function cmdBuild(args: string[], outDir: string, json: boolean): Promise<number> {
+  const files = args.length > 0 ? args : await listProfiles(repoPath('profiles')).then((all) => all.map((f) => path.relative(process.cwd(), f)))
+  const loaded = await loadProfiles(files)
+  // Bake everything in memory first: a bad profile stops the run before any file is written.
+  const baked = await Promise.all(loaded.map((l) => bakeHost(l)))
+  const written = []
+  for (const host of baked) {
+    const out = path.join(outDir, `${host.hostname}.apkovl.tar.gz`)
+    await writeAtomic(out, host.apkovl)
+    written.push(describeBaked(host, out))
+    if (!json) process.stdout.write(`${out}\n`)
+  }
+  if (json) process.stdout.write(`${JSON.stringify(written, null, 2)}\n`)
+  log(`baked ${written.length} host${written.length === 1 ? '' : 's'} into ${outDir}/`)
+  return 0
+}
+
+async function cmdRender(args: string[], output: string | undefined): Promise<number> {
+  if (args.length !== 1 || output === undefined) throw new HostbakeError('render takes one PROFILE and -o FILE (or -o - for stdout)')
+  const [host] = await Promise.all((await loadProfiles(args)).map((l) => bakeHost(l)))
+  if (output === '-') await writeStdout(host.apkovl)
+  else await writeAtomic(output, host.apkovl)
+  return 0
+}
+
+async function cmdShow(args: string[], json: boolean): Promise<number> {
+  if (args.length !== 1) throw new HostbakeError('show takes one PROFILE')
+  const [loaded] = await loadProfiles(args)
+  const host = await bakeHost(loaded)
+  process.stdout.write(json ? `${JSON.stringify(host.plan, null, 2)}\n` : formatPlan(host.plan, describeBaked(host, '').files))
+  return 0
+}
+
+async function cmdSchema(output: string | undefined): Promise<number> {
+  const text = renderJsonSchema()
+  if (output === undefined || output === '-') process.stdout.write(text)
+  else await writeAtomic(output, Buffer.from(text))
+  return 0
+}
+
+function writeStdout(data: Buffer): Promise<void> {
+  return new Promise((resolve, reject) => process.stdout.write(data, (err) => (err ? reject(err) : resolve())))
+}
+
+const verbose = process.argv.includes('--verbose')
+main(process.argv.slice(2)).then(
+  (code) => { process.exitCode = code },
+  (err: unknown) => {
+    if (err instanceof HostbakeError) {
+      process.stderr.write(`${err.message}\n`)
+      if (err.hint) process.stderr.write(`hint: ${err.hint}\n`)
+      if (verbose) process.stderr.write(`${err.stack}\n`)
+      process.exitCode = err.exitCode
+    } else if (err instanceof TypeError && 'code' in err && String(err.code).startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`${err.message}\n${USAGE}\n`)
+      process.exitCode = 2
+    } else {
+      process.stderr.write(`hostbake: unexpected error: ${verbose ? (err as Error)?.stack : (err as Error)?.message ?? err}\n`)
+      process.exitCode = 1
+    }
+  },
+)

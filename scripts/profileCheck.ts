@@ -1,0 +1,167 @@
+// check: what the shape cannot say. Each refusal names the field and, where it helps, what to do.
+// Pure: Profile -> issues (field path + message); profileLoad turns paths into file:line:col.
+import path from 'node:path/posix'
+import { RUNLEVELS, type Profile, type ProfileFile } from './profileSchema.js'
+import { planKernel, seriesAtLeast } from './kernelSeries.js'
+import { ALPINE_DEFAULT_RUNLEVELS } from './alpineDefaults.js'
+
+export interface CheckIssue {
+  path: (string | number)[]
+  message: string
+}
+
+export function checkProfile(profile: Profile): CheckIssue[] {
+  return [
+    ...checkKernel(profile),
+    ...checkKernelOpts(profile),
+    ...checkPassthrough(profile),
+    ...checkServices(profile),
+    ...profile.files.flatMap((f, i) => checkFile(f, i)),
+  ]
+}
+
+function checkKernel(profile: Profile): CheckIssue[] {
+  const issues: CheckIssue[] = []
+  const kernel = planKernel(profile)
+  if (kernel.flavor === 'virt' && profile.passthrough.devices.length > 0) {
+    issues.push({
+      path: ['alpine', 'kernel'],
+      message: 'linux-virt is built without VFIO, so passthrough cannot work on it; use kernel: lts',
+    })
+  }
+  if (seriesAtLeast(kernel.series, '6.2')) {
+    const lists = [['modules', profile.modules], ['boot', 'initramfsModules', profile.boot.initramfsModules ?? []]] as const
+    for (const entry of lists) {
+      const names = entry[entry.length - 1] as readonly string[]
+      const field = entry.slice(0, -1) as string[]
+      names.forEach((m, i) => {
+        if (m.replaceAll('-', '_') === 'vfio_virqfd') {
+          issues.push({ path: [...field, i], message: `vfio_virqfd no longer exists since Linux 6.2 (folded into vfio); kernel ${kernel.series} would fail to load it, remove it` })
+        }
+      })
+    }
+  }
+  return issues
+}
+
+// Options hostbake derives or that cannot work on Alpine kernels.
+function checkKernelOpts(profile: Profile): CheckIssue[] {
+  const issues: CheckIssue[] = []
+  profile.boot.kernelOpts.forEach((opt, i) => {
+    const at = ['boot', 'kernelOpts', i]
+    const key = opt.split('=')[0]
+    if (key === 'pcie_acs_override') {
+      issues.push({ path: at, message: 'pcie_acs_override needs the out-of-tree ACS override patch, which Alpine kernels do not carry: the option would be ignored. Move the device to a slot with its own IOMMU group instead' })
+    } else if (key === 'amd_iommu' && opt === 'amd_iommu=on') {
+      issues.push({ path: at, message: 'amd_iommu=on is not a valid value (the kernel logs "AMD-Vi: Unknown option"); the AMD IOMMU is on whenever the firmware enables it: remove the option' })
+    } else if (key === 'intel_iommu' && profile.cpu === 'amd') {
+      issues.push({ path: at, message: 'intel_iommu= has no effect on an AMD cpu: remove it (or set cpu: intel)' })
+    } else if (key === 'vfio-pci.ids' || key === 'vfio_pci.ids') {
+      issues.push({ path: at, message: 'list the devices under passthrough.devices instead: hostbake writes vfio-pci ids to modprobe.d, where both busybox and kmod modprobe read them' })
+    } else if (key === 'modules') {
+      issues.push({ path: at, message: 'use boot.initramfsModules: update-extlinux writes modules= itself' })
+    } else if (key === 'root') {
+      issues.push({ path: at, message: 'use boot.root: update-extlinux writes root= itself' })
+    }
+  })
+  return issues
+}
+
+function checkPassthrough(profile: Profile): CheckIssue[] {
+  const issues: CheckIssue[] = []
+  const { devices, preempt } = profile.passthrough
+  const idOnly = new Map<string, number>()
+  const byAddress = new Map<string, number>()
+  devices.forEach((d, i) => {
+    if (d.address === undefined && d.id !== undefined) {
+      const first = idOnly.get(d.id)
+      if (first !== undefined) issues.push({ path: ['passthrough', 'devices', i, 'id'], message: `${d.id} is listed twice (also devices[${first}])` })
+      else idOnly.set(d.id, i)
+    }
+    if (d.address !== undefined) {
+      const first = byAddress.get(d.address)
+      if (first !== undefined) {
+        const other = devices[first]
+        const conflict = other.id !== undefined && d.id !== undefined && other.id !== d.id
+        issues.push({
+          path: ['passthrough', 'devices', i, 'address'],
+          message: conflict
+            ? `${d.address} is listed twice with conflicting ids ${other.id} (devices[${first}]) and ${d.id}: one PCI function has one id`
+            : `${d.address} is listed twice (also devices[${first}])`,
+        })
+      } else byAddress.set(d.address, i)
+    }
+  })
+  // ids= takes every device with that id, which defeats binding one of two identical devices by address.
+  devices.forEach((d, i) => {
+    if (d.address === undefined || d.id === undefined) return
+    const first = idOnly.get(d.id)
+    if (first !== undefined) {
+      issues.push({
+        path: ['passthrough', 'devices', i, 'id'],
+        message: `${d.id} is also bound by id in devices[${first}], which takes every device with that id, so ${d.address} is listed twice; keep the address entry (one device) or the id entry (all of them)`,
+      })
+    }
+  })
+  const seen = new Set<string>()
+  preempt.forEach((drv, i) => {
+    const norm = drv.replaceAll('-', '_')
+    if (seen.has(norm)) issues.push({ path: ['passthrough', 'preempt', i], message: `${drv} is listed twice` })
+    seen.add(norm)
+    if (norm === 'vfio_pci') issues.push({ path: ['passthrough', 'preempt', i], message: 'vfio-pci is the driver that takes the devices; list the host drivers it must win over' })
+  })
+  if (devices.length === 0 && preempt.length > 0) {
+    issues.push({ path: ['passthrough', 'preempt'], message: 'there are no passthrough.devices to take from these drivers' })
+  }
+  return issues
+}
+
+function checkServices(profile: Profile): CheckIssue[] {
+  const issues: CheckIssue[] = []
+  const where = new Map<string, string>()
+  for (const level of RUNLEVELS) for (const svc of ALPINE_DEFAULT_RUNLEVELS[level]) where.set(svc, `${level} (Alpine default)`)
+  for (const level of RUNLEVELS) {
+    profile.services[level].forEach((svc, i) => {
+      const other = where.get(svc)
+      if (other === `${level} (Alpine default)`) return // already enabled there: harmless
+      if (other !== undefined) {
+        issues.push({ path: ['services', level, i], message: `${svc} is already in runlevel ${other}; a service belongs to one runlevel` })
+      } else where.set(svc, level)
+    })
+  }
+  return issues
+}
+
+// Looks like a key, a password or a token: must not be readable by others.
+const SECRET_NAME = /^(id_(rsa|dsa|ecdsa|ed25519)(_sk)?|ssh_host_.+_key|.+\.(key|pem|p12|pfx|psk)|shadow-?|gshadow-?|.*secret.*|.*token.*|.*passw(or)?d.*|\.?netrc|wpa_supplicant\.conf)$/i
+
+export function isSecretPath(p: string): boolean {
+  const base = path.basename(p)
+  if (base.endsWith('.pub')) return false
+  return SECRET_NAME.test(base) || p.startsWith('/etc/ssl/private/')
+}
+
+// Normalized overlay entry name (relative, no leading /) or an error message.
+export function overlayPathOf(p: string): { name?: string; error?: string } {
+  if (!p.startsWith('/')) return { error: `expected an absolute path on the host, like /${p.replace(/^\.?\//, '')}` }
+  if (/[\x00-\x1f\x7f\\]/.test(p)) return { error: 'control characters and backslashes are not allowed in paths' }
+  const parts = p.split('/').slice(1)
+  if (parts.some((s) => s === '..')) return { error: `${p} escapes the overlay (..)` }
+  if (parts.some((s) => s === '' || s === '.')) return { error: `${p} is not a normalized path (empty or . component, or a trailing /)` }
+  const top = parts[0]
+  if (['dev', 'proc', 'sys', 'run', 'tmp', 'media', 'mnt'].includes(top)) return { error: `/${top} is mounted at boot: a file there never reaches the host` }
+  const name = parts.join('/')
+  if (Buffer.byteLength(name) > 255) return { error: 'paths are limited to 255 bytes' }
+  return { name }
+}
+
+function checkFile(f: ProfileFile, i: number): CheckIssue[] {
+  const issues: CheckIssue[] = []
+  const where = ['files', i]
+  const { error } = overlayPathOf(f.path)
+  if (error) issues.push({ path: [...where, 'path'], message: error })
+  if (f.mode !== undefined && isSecretPath(f.path) && (parseInt(f.mode, 8) & 0o004) !== 0) {
+    issues.push({ path: [...where, 'mode'], message: `${f.mode} makes ${f.path} readable by others, and it looks like a secret: use "0600" (or "0640" with a group)` })
+  }
+  return issues
+}

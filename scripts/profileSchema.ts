@@ -1,0 +1,147 @@
+// The one source of truth for a host profile: types (z.infer), defaults, error messages and the
+// editor JSON Schema (`hostbake schema`) all come from here. Objects are strict: a typo is an error.
+import { z } from 'zod'
+
+export const PROFILE_SCHEMA_ID = 'https://hostbake.dev/schema/profile-v1.json'
+
+// Alpine release -> linux-lts series it ships (alpine-boot-facts.md §4).
+export const ALPINE_KERNEL_SERIES: Record<string, string> = {
+  '3.18': '6.1',
+  '3.19': '6.6',
+  '3.20': '6.6',
+  '3.21': '6.12',
+  '3.22': '6.12',
+  '3.23': '6.18',
+}
+
+const rfc1123Label = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/
+const pciId = /^[0-9a-f]{4}:[0-9a-f]{4}$/
+const pciAddress = /^([0-9a-f]{4}:)?[0-9a-f]{2}:[0-1][0-9a-f]\.[0-7]$/
+// OpenRC service and kernel module names: no path separators, no shell metacharacters.
+const serviceName = /^[A-Za-z0-9][A-Za-z0-9._@-]*$/
+const moduleName = /^[A-Za-z0-9][A-Za-z0-9_-]*$/
+// Kernel options are written into a double-quoted shell assignment (update-extlinux sources it).
+const kernelOpt = /^[A-Za-z0-9_.,:=/+@-]+$/
+// apk-world constraint: name{@tag}{[<>~=]version}
+const apkConstraint = /^[A-Za-z0-9][A-Za-z0-9+._-]*(@[A-Za-z0-9._-]+)?([<>~=]{1,2}[A-Za-z0-9._+-]+)?$/
+
+const str = (re: RegExp, expected: string) => z.string().regex(re, { message: `expected ${expected}` })
+// lspci prints 00:1a.0; sysfs and libvirt want the domain too.
+const address = (example: string) =>
+  str(pciAddress, `a PCI address like ${example} (lowercase hex, domain optional)`).transform((a) =>
+    a.length === 7 ? `0000:${a}` : a)
+
+export const hostnameSchema = str(rfc1123Label, 'an RFC 1123 label: a-z, 0-9 and -, 1-63 characters, not starting or ending with -')
+  .describe('Host name; also the overlay file name <hostname>.apkovl.tar.gz')
+
+const passthroughDevice = z
+  .strictObject({
+    id: str(pciId, 'a lowercase vendor:device id like 8086:3a67').optional()
+      .describe('PCI vendor:device. Alone: every device with this id is bound by `options vfio-pci ids=`.'),
+    address: address('0000:00:1a.0').optional()
+      .describe('PCI address: only this function is bound, through driver_override (for identical devices).'),
+  })
+  .refine((d) => d.id !== undefined || d.address !== undefined, { message: 'give an id, an address, or both' })
+  .describe('One PCI function to hand to vfio-pci')
+
+export const testSchema = z
+  .strictObject({
+    iommu: z.enum(['intel', 'amd', 'none']).optional()
+      .describe('Emulated IOMMU: intel-iommu (q35, split irqchip) or amd-iommu. Default: the profile cpu. none: a negative control.'),
+    devices: z.array(z.string().min(1)).default([])
+      .describe('QEMU -device arguments, taken verbatim (slots, root ports and bridges included)'),
+    expect: z
+      .strictObject({
+        groups: z.array(z.array(address('0000:00:1d.0'))).optional()
+          .describe('IOMMU groups the author expects, each a list of addresses'),
+        drivers: z.record(str(pciAddress, 'a PCI address like 0000:00:04.0'), z.string().min(1)).optional()
+          .describe('address -> driver that must keep the device (e.g. the second identical NIC stays on e1000e)'),
+      })
+      .default({})
+      .describe('Extra expectations checked inside the guest'),
+  })
+  .describe('How `hostbake boot-test` emulates this host in QEMU')
+
+const fileSchema = z
+  .strictObject({
+    path: z.string().min(1).describe('Absolute path on the host, e.g. /root/.ssh/authorized_keys'),
+    content: z.string().optional().describe('File content, inline'),
+    source: z.string().min(1).optional().describe('File to copy, relative to the profile'),
+    mode: str(/^0?[0-7]{3}$/, 'an octal mode in quotes, like "0600"').optional()
+      .describe('Octal mode as a quoted string. Default 0644, or 0600 for secret-looking files'),
+    owner: str(/^\d{1,10}:\d{1,10}$|^root$/, '"root" or numeric "uid:gid"').optional()
+      .describe('Numeric uid:gid (busybox tar restores numbers); default root'),
+  })
+  .refine((f) => (f.content === undefined) !== (f.source === undefined), {
+    message: 'give exactly one of content or source',
+  })
+
+const services = z
+  .strictObject({
+    sysinit: z.array(str(serviceName, 'an OpenRC service name')).default([]),
+    boot: z.array(str(serviceName, 'an OpenRC service name')).default([]),
+    default: z.array(str(serviceName, 'an OpenRC service name')).default([]),
+    shutdown: z.array(str(serviceName, 'an OpenRC service name')).default([]),
+  })
+  .describe("Services to enable per OpenRC runlevel, on top of Alpine's defaults (sysinit/boot/shutdown)")
+
+export const profileSchema = z
+  .strictObject({
+    $schema: z.string().optional().describe('Editor hint; ignored'),
+    hostname: hostnameSchema,
+    cpu: z.enum(['intel', 'amd']).describe('CPU vendor: decides the IOMMU kernel options'),
+    alpine: z
+      .strictObject({
+        release: z.enum(Object.keys(ALPINE_KERNEL_SERIES) as [string, ...string[]], {
+          message: `expected an Alpine release: ${Object.keys(ALPINE_KERNEL_SERIES).join(', ')} (quote it: "3.22")`,
+        }).default('3.22').describe('Alpine release; gives the linux-lts series'),
+        kernel: z.enum(['lts', 'virt']).default('lts').describe('Kernel flavour. linux-virt is built without VFIO'),
+        kernelVersion: str(/^\d+\.\d+$/, 'a kernel series like "6.12" (quoted)').optional()
+          .describe('Override the kernel series the release ships'),
+      })
+      .default({ release: '3.22', kernel: 'lts' }),
+    install: z.enum(['sys', 'diskless']).default('sys')
+      .describe('sys: disk install (update-extlinux + mkinitfs apply); diskless: run from RAM (boot media or PXE)'),
+    boot: z
+      .strictObject({
+        kernelOpts: z.array(str(kernelOpt, 'a kernel option without spaces or quotes')).default(['quiet'])
+          .describe('Kernel options; the IOMMU options are added for you'),
+        initramfsModules: z.array(str(moduleName, 'a kernel module name')).optional()
+          .describe('modules= list. Default: sd-mod,usb-storage,ext4 (sys) or loop,squashfs,sd-mod,usb-storage (diskless); the vfio modules are added for you'),
+        root: str(/^(UUID=[0-9A-Fa-f-]+|LABEL=[A-Za-z0-9_.-]+|\/dev\/[A-Za-z0-9_/.-]+)$/, 'UUID=..., LABEL=... or /dev/...').optional()
+          .describe('root= for update-extlinux; default: detected at install time'),
+      })
+      .default({ kernelOpts: ['quiet'] }),
+    modules: z.array(str(moduleName, 'a kernel module name')).default([]).describe('Modules loaded at boot (/etc/modules)'),
+    packages: z.array(str(apkConstraint, 'an apk world constraint like name, name@tag or name>=1.2')).default([])
+      .describe('Packages for /etc/apk/world'),
+    repositories: z.array(z.string().regex(/^(@[A-Za-z0-9._-]+ )?(https?:\/\/|\/)\S+$/, {
+      message: 'expected a repository URL or absolute path, optionally prefixed by "@tag "',
+    })).default([]).describe('Lines for /etc/apk/repositories'),
+    services: services.default({ sysinit: [], boot: [], default: [], shutdown: [] }),
+    passthrough: z
+      .strictObject({
+        devices: z.array(passthroughDevice).default([]),
+        preempt: z.array(str(moduleName, 'a kernel driver (module) name')).default([])
+          .describe('Host drivers that must lose the devices to vfio-pci (e.g. igb, nouveau)'),
+        allowUnsafeInterrupts: z.boolean().default(false)
+          .describe('options vfio_iommu_type1 allow_unsafe_interrupts=1 (platforms without interrupt remapping)'),
+      })
+      .default({ devices: [], preempt: [], allowUnsafeInterrupts: false }),
+    files: z.array(fileSchema).default([]).describe('Extra files, confined to the overlay'),
+    test: testSchema.optional(),
+  })
+  .describe('hostbake host profile, version 1')
+
+export type ProfileInput = z.input<typeof profileSchema>
+export type Profile = z.output<typeof profileSchema>
+export type PassthroughDevice = Profile['passthrough']['devices'][number]
+export type ProfileFile = Profile['files'][number]
+export type ProfileTest = NonNullable<Profile['test']>
+export const RUNLEVELS = ['sysinit', 'boot', 'default', 'shutdown'] as const
+export type Runlevel = (typeof RUNLEVELS)[number]
+
+export function renderJsonSchema(): string {
+  const schema = z.toJSONSchema(profileSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>
+  return JSON.stringify({ ...schema, $id: PROFILE_SCHEMA_ID, title: 'hostbake profile' }, null, 2) + '\n'
+}
