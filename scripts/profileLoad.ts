@@ -6,7 +6,7 @@ import path from 'node:path'
 import { Document, LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml'
 import type { z } from 'zod'
 import { ProfileError, formatFieldPath, type ProfileProblem } from './hostbakeError.js'
-import { profileSchema, type Profile } from './profileSchema.js'
+import { allowedKeysAt, profileSchema, type Profile } from './profileSchema.js'
 import { checkProfile, type CheckIssue } from './profileCheck.js'
 
 export interface LoadedProfile {
@@ -47,23 +47,24 @@ export function parseProfileText(text: string, file: string): { profile: Profile
 
   const data = doc.toJS({ maxAliasCount: 100 }) as unknown
   const parsed = profileSchema.safeParse(data)
-  if (!parsed.success) throw new ProfileError(parsed.error.issues.flatMap((i) => zodProblems(i, locate)))
+  if (!parsed.success) throw new ProfileError(parsed.error.issues.flatMap((i) => zodProblems(i, locate, data)))
 
   const issues: CheckIssue[] = checkProfile(parsed.data)
   if (issues.length > 0) throw new ProfileError(issues.map((i) => locate(i.path, i.message)))
   return { profile: parsed.data, locate }
 }
 
-function zodProblems(issue: z.core.$ZodIssue, locate: Locate): ProfileProblem[] {
+function valueAt(data: unknown, fieldPath: readonly PropertyKey[]): unknown {
+  return fieldPath.reduce<unknown>((v, k) => (v !== null && typeof v === 'object' ? (v as Record<PropertyKey, unknown>)[k] : undefined), data)
+}
+
+function zodProblems(issue: z.core.$ZodIssue, locate: Locate, data: unknown): ProfileProblem[] {
   if (issue.code === 'unrecognized_keys') {
-    return issue.keys.map((k) => locate([...issue.path, k], `unknown field (allowed: see hostbake schema)`, k))
+    const allowed = allowedKeysAt(issue.path)
+    return issue.keys.map((k) => locate([...issue.path, k], `unknown field; allowed here: ${allowed.join(', ')}`, k))
   }
-  if (issue.code === 'invalid_union' || issue.code === 'invalid_type') {
-    const expected = 'expected' in issue ? String(issue.expected) : ''
-    const msg = issue.code === 'invalid_type' && issue.message.includes('received undefined')
-      ? `required field missing (expected ${expected})`
-      : issue.message.replace(/^Invalid input: /, '')
-    return [locate(issue.path, msg)]
+  if (valueAt(data, issue.path) === undefined && issue.path.length > 0) {
+    return [locate(issue.path, `required field missing: ${issue.message.replace(/^Invalid (input|option): /, '').replace(/, received undefined$/, '')}`)]
   }
   return [locate(issue.path, issue.message.replace(/^Invalid input: /, ''))]
 }

@@ -25,7 +25,9 @@ const kernelOpt = /^[A-Za-z0-9_.,:=/+@-]+$/
 // apk-world constraint: name{@tag}{[<>~=]version}
 const apkConstraint = /^[A-Za-z0-9][A-Za-z0-9+._-]*(@[A-Za-z0-9._-]+)?([<>~=]{1,2}[A-Za-z0-9._+-]+)?$/
 
-const str = (re: RegExp, expected: string) => z.string().regex(re, { message: `expected ${expected}` })
+// A wrong type and a wrong format get the same message; a missing field keeps zod's "required" wording.
+const str = (re: RegExp, expected: string) =>
+  z.string({ error: (iss) => (iss.input === undefined ? undefined : `expected ${expected}`) }).regex(re, { message: `expected ${expected}` })
 // lspci prints 00:1a.0; sysfs and libvirt want the domain too.
 const address = (example: string) =>
   str(pciAddress, `a PCI address like ${example} (lowercase hex, domain optional)`).transform((a) =>
@@ -140,6 +142,27 @@ export type ProfileFile = Profile['files'][number]
 export type ProfileTest = NonNullable<Profile['test']>
 export const RUNLEVELS = ['sysinit', 'boot', 'default', 'shutdown'] as const
 export type Runlevel = (typeof RUNLEVELS)[number]
+
+// The keys a strict object accepts at a field path, for "unknown field" messages.
+export function allowedKeysAt(fieldPath: readonly PropertyKey[]): string[] {
+  let node: z.ZodType = profileSchema
+  const unwrap = (n: z.ZodType): z.ZodType => {
+    for (;;) {
+      const def = n._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType; element?: z.ZodType }
+      if (def.innerType) n = def.innerType
+      else if (def.type === 'pipe' && def.in) n = def.in
+      else return n
+    }
+  }
+  for (const part of fieldPath) {
+    node = unwrap(node)
+    if (node instanceof z.ZodArray && typeof part === 'number') node = node.element as z.ZodType
+    else if (node instanceof z.ZodObject && typeof part === 'string' && part in node.shape) node = node.shape[part] as z.ZodType
+    else return []
+  }
+  node = unwrap(node)
+  return node instanceof z.ZodObject ? Object.keys(node.shape).filter((k) => k !== '$schema') : []
+}
 
 export function renderJsonSchema(): string {
   const schema = z.toJSONSchema(profileSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>

@@ -1,0 +1,170 @@
+/**
+ * bootOverlay: boots one apkovl in QEMU with an emulated IOMMU and returns the guest's own verdict.
+ *
+ *   const report = await bootOverlay({
+ *     apkovl: 'out/host1.apkovl.tar.gz',
+ *     machine: { iommu: 'intel', devices: ['ich9-usb-uhci1,addr=1d.0,multifunction=on', 'ich9-usb-uhci2,addr=1d.1'] },
+ *     expect: { vfioIds: ['8086:2934', '8086:2935'], vfioAddresses: [], groups: [['0000:00:1d.0', '0000:00:1d.1']] },
+ *     workDir: '/tmp/hb-boot-host1', timeoutS: 30,
+ *   })
+ *
+ * Options
+ *   apkovl      path to `<host>.apkovl.tar.gz`
+ *   cmdline     kernel command line; default: formed from the overlay's etc/update-extlinux.conf as update-extlinux
+ *               writes APPEND (`root=$root modules=$modules $default_kernel_opts`), else Alpine's ISO default
+ *               (`modules=loop,squashfs,sd-mod,usb-storage quiet`); ` console=ttyS0` is always appended
+ *   machine     iommu: 'intel' (intel-iommu,intremap=on,caching-mode=on) | 'amd' (amd-iommu) | 'none';
+ *               devices: verbatim QEMU -device arguments
+ *   expect      vfioIds (vvvv:dddd bound through ids=), vfioAddresses (bound through driver_override),
+ *               groups (each inner list is exactly one IOMMU group), drivers (address -> driver that must hold it)
+ *   medium      'initrd' (default; the overlay rides in the initramfs, stand-in for a sys install's root disk) or
+ *               'disk' (diskless: the apkovl sits at the top level of a vfat boot disk (virtio-blk), found by scanning block devices)
+ *   workDir     created if needed; removed after a pass unless keep; kept (with serial.log) after a failure
+ *   timeoutS    wall-clock bound for the QEMU run
+ *   keep        keep workDir even on a pass
+ *   log         progress sink (stage + elapsed); default: stderr
+ *
+ * Returns a BootReport: ok is true only when the guest printed its sentinel with 0 failed and at least one check.
+ * Timings: wallS (whole call, without waiting for a boot slot), guestUptimeS (guest uptime at its report),
+ * overheadS = wallS - guestUptimeS (initramfs build, QEMU/firmware start-up, teardown).
+ * The kernel is Debian's (ci/setup-boot.sh); the Alpine boot emulation lives in test/boot/ (see its README).
+ */
+import { $ } from 'zx'
+import { existsSync } from 'node:fs'
+import fs from 'node:fs/promises'
+import path from 'node:path'
+import { buildInitramfs } from '../../test/boot/initramfsBuild.js'
+import { BootError, locateBootKernel, type BootKernel } from './bootKernel.js'
+import { logTail, parseGuestReport, type BootCheck } from './bootReport.js'
+import { withBootSlot } from './bootSchedule.js'
+import { runQemu, type QemuMachine } from './qemuBoot.js'
+
+export interface BootExpect {
+  vfioIds: string[]
+  vfioAddresses: string[]
+  groups?: string[][]
+  drivers?: Record<string, string>
+}
+
+export interface BootOptions {
+  apkovl: string
+  cmdline?: string
+  machine: QemuMachine
+  expect: BootExpect
+  medium?: 'initrd' | 'disk'
+  workDir: string
+  timeoutS: number
+  keep?: boolean
+  log?: (msg: string) => void
+}
+
+export interface BootReport {
+  ok: boolean
+  checks: BootCheck[]
+  passed: number
+  failed: number
+  /** the guest printed its sentinel line */
+  sentinel: boolean
+  timedOut: boolean
+  cmdline: string
+  wallS: number
+  qemuWallS: number
+  guestUptimeS?: number
+  overheadS?: number
+  serialLogPath: string
+  /** kept work folder, when kept */
+  workDir?: string
+  /** serial log tail when the verdict is not a clean pass */
+  tail?: string
+  initramfs: { features: string[]; modules: string[]; files: string[] }
+}
+
+const alpineIsoCmdline = 'modules=loop,squashfs,sd-mod,usb-storage quiet'
+
+/** update-extlinux: `root=$root modules=${modules}${TYPE:+,$TYPE} $default_kernel_opts` (conf sourced as shell). */
+export async function readExtlinuxAppend(overlayDir: string): Promise<string | undefined> {
+  const conf = path.join(overlayDir, 'etc/update-extlinux.conf')
+  if (!existsSync(conf)) return undefined
+  // TYPE is only auto-detected (blkid) when root is empty, which needs the real disk: left empty here
+  const script = 'default=0 timeout=5 verbose=0; . "$1"; printf "root=%s modules=%s %s" "$root" "$modules" "$default_kernel_opts"'
+  const out = await $({ quiet: true })`sh -c ${script} sh ${conf}`.timeout('5s')
+  return out.stdout
+}
+
+export async function bootOverlay(opts: BootOptions): Promise<BootReport> {
+  return withBootSlot(() => bootOverlayNow(opts))
+}
+
+async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
+  const started = performance.now()
+  const log = opts.log ?? ((m: string) => process.stderr.write(`boot: ${m}\n`))
+  const elapsed = () => ((performance.now() - started) / 1000).toFixed(2)
+  const medium = opts.medium ?? 'initrd'
+  const kernel: BootKernel = locateBootKernel()
+  if (!existsSync(opts.apkovl)) throw new BootError(`no such apkovl: ${opts.apkovl}`)
+  const apkovl = path.resolve(opts.apkovl)
+  const work = path.resolve(opts.workDir)
+  await fs.rm(work, { recursive: true, force: true })
+  await fs.mkdir(path.join(work, 'overlay'), { recursive: true })
+  const serialLogPath = path.join(work, 'serial.log')
+  let ok = false
+  try {
+    // --- unpack on the host: mkinitfs and update-extlinux read the overlay's files
+    await $({ quiet: true })`tar -xzf ${apkovl} -C ${path.join(work, 'overlay')}`.timeout('20s')
+    const overlayDir = path.join(work, 'overlay')
+    const cmdline = `${opts.cmdline ?? (await readExtlinuxAppend(overlayDir)) ?? alpineIsoCmdline} console=ttyS0`
+    log(`${path.basename(apkovl)}: initramfs (${elapsed()} s)`)
+    const expect = {
+      EXPECT_IOMMU: opts.machine.iommu,
+      EXPECT_IDS: opts.expect.vfioIds.map((i) => i.toLowerCase()).join(' '),
+      EXPECT_ADDRS: opts.expect.vfioAddresses.join(' '),
+      EXPECT_GROUPS: (opts.expect.groups ?? []).map((g) => g.join(',')).join(' '),
+      EXPECT_DRIVERS: Object.entries(opts.expect.drivers ?? {}).map(([a, d]) => `${a}=${d}`).join(' '),
+      EXPECT_MEDIUM: medium,
+    }
+    const initrd = path.join(work, 'initrd.cpio')
+    const built = await buildInitramfs({
+      kernel, overlayDir, stageDir: path.join(work, 'initramfs'), output: initrd, expect,
+      embedApkovl: medium === 'initrd' ? apkovl : undefined,
+    })
+    const extra: string[] = []
+    if (medium === 'disk') {
+      // diskless: a FAT boot disk with the apkovl at its top level (mtools: no loop mount, no root)
+      const img = path.join(work, 'medium.img')
+      await $({ quiet: true })`mkfs.vfat -C -n HOSTBAKE ${img} 8192`.timeout('10s')
+      await $({ quiet: true })`mcopy -i ${img} ${apkovl} ::/`.timeout('10s')
+      extra.push('-drive', `file=${img},format=raw,if=none,id=bootmedium,snapshot=on`, '-device', 'virtio-blk-pci,drive=bootmedium')
+    }
+    // modloop stand-in: the kernel's whole module tree, read-only over virtio-9p (auto-assigned slot, after the test's devices)
+    extra.push('-fsdev', `local,id=modloop,path=${kernel.modulesDir.replace(/,/g, ',,')}/..,security_model=none,readonly=on`,
+      '-device', 'virtio-9p-pci,fsdev=modloop,mount_tag=modloop')
+    log(`${path.basename(apkovl)}: qemu (${elapsed()} s)`)
+    const run = await runQemu({
+      machine: opts.machine, kernel: kernel.vmlinux, initrd, append: cmdline, extra,
+      serialLog: serialLogPath, pidFile: path.join(work, 'qemu.pid'), timeoutS: opts.timeoutS,
+    })
+    const serial = await fs.readFile(serialLogPath, 'utf8')
+    const guest = parseGuestReport(serial)
+    const passed = guest.checks.filter((c) => c.pass).length
+    const failed = guest.checks.length - passed
+    ok = !!guest.sentinel && guest.sentinel.failed === 0 && guest.sentinel.passed === passed && passed > 0 && failed === 0
+    const wallS = (performance.now() - started) / 1000
+    log(`${path.basename(apkovl)}: ${ok ? 'PASS' : 'FAIL'} ${passed} passed, ${failed} failed (${wallS.toFixed(2)} s)`)
+    const keepWork = opts.keep || !ok
+    return {
+      ok, checks: guest.checks, passed, failed, sentinel: !!guest.sentinel, timedOut: run.timedOut, cmdline,
+      wallS, qemuWallS: run.qemuWallS, guestUptimeS: guest.guestUptimeS,
+      overheadS: guest.guestUptimeS === undefined ? undefined : wallS - guest.guestUptimeS,
+      serialLogPath, workDir: keepWork ? work : undefined,
+      tail: ok ? undefined : logTail(serial),
+      initramfs: { features: built.features, modules: built.modules, files: built.files },
+    }
+  } finally {
+    if (ok && !opts.keep) await fs.rm(work, { recursive: true, force: true })
+    else if (!ok) {
+      // keep only what explains the failure: the serial log and the unpacked overlay, not the 10 MB initramfs
+      await fs.rm(path.join(work, 'initramfs'), { recursive: true, force: true }).catch(() => {})
+    }
+  }
+}
+

@@ -1,0 +1,43 @@
+// Parses the guest's own report from the serial log: `hostbake-guest: PASS|FAIL <name> <detail>` lines,
+// `hostbake-guest: uptime <s>`, and the sentinel `hostbake-guest: N passed, N failed`.
+export const guestPrefix = 'hostbake-guest'
+export const sentinelPattern = /^hostbake-guest: (\d+) passed, (\d+) failed\r?$/m
+
+export interface BootCheck {
+  name: string
+  pass: boolean
+  detail: string
+}
+
+export interface GuestReport {
+  checks: BootCheck[]
+  /** counts from the sentinel line; undefined when the guest never printed it */
+  sentinel?: { passed: number; failed: number }
+  guestUptimeS?: number
+  /** `stage <name> <uptime>` markers, for timing */
+  stages: Record<string, number>
+}
+
+export function parseGuestReport(serial: string): GuestReport {
+  const checks: BootCheck[] = []
+  const stages: Record<string, number> = {}
+  let guestUptimeS: number | undefined
+  for (const raw of serial.split('\n')) {
+    const line = raw.replace(/\r$/, '')
+    let m = /^hostbake-guest: (PASS|FAIL) (\S+) ?(.*)$/.exec(line)
+    if (m) {
+      checks.push({ name: m[2], pass: m[1] === 'PASS', detail: m[3] })
+      continue
+    }
+    if ((m = /^hostbake-guest: uptime ([\d.]+)$/.exec(line))) guestUptimeS = Number(m[1])
+    else if ((m = /^hostbake-guest: stage (\S+) .*?([\d.]+)$/.exec(line))) stages[m[1]] = Number(m[2])
+  }
+  const s = sentinelPattern.exec(serial)
+  const sentinel = s ? { passed: Number(s[1]), failed: Number(s[2]) } : undefined
+  return { checks, sentinel, guestUptimeS, stages }
+}
+
+/** The last lines of the serial log, for a failure message. */
+export function logTail(serial: string, lines = 40): string {
+  return serial.split('\n').slice(-lines).join('\n')
+}

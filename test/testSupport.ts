@@ -1,0 +1,46 @@
+// Shared by the unit and CLI tests: run the built CLI, make temp dirs, load bundled profiles.
+import { spawn } from 'node:child_process'
+import { mkdtemp, rm } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import type { ExecutionContext } from 'ava'
+import { parseProfileText } from '../scripts/profileLoad.js'
+import { repoPath } from '../scripts/repoRoot.js'
+import type { Profile } from '../scripts/profileSchema.js'
+
+export const CLI = repoPath('dist', 'scripts', 'hostbake.js')
+
+export interface CliResult {
+  code: number | null
+  stdout: Buffer
+  stderr: string
+}
+
+export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? repoPath(), env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const out: Buffer[] = []
+    let err = ''
+    child.stdout.on('data', (d: Buffer) => out.push(d))
+    child.stderr.on('data', (d: Buffer) => { err += d.toString() })
+    child.on('error', reject)
+    child.on('close', (code) => resolve({ code, stdout: Buffer.concat(out), stderr: err }))
+  })
+}
+
+export async function tempDir(t: ExecutionContext, prefix = 'hostbake-test-'): Promise<string> {
+  const dir = await mkdtemp(path.join(os.tmpdir(), prefix))
+  t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+// A minimal valid profile as YAML, with overrides merged at the top level.
+export function profileYaml(extra = ''): string {
+  return `hostname: testhost\ncpu: intel\n${extra}`
+}
+
+export function parseProfile(yaml: string): Profile {
+  return parseProfileText(yaml, 'inline.yaml').profile
+}
+
+export const BUNDLED_PROFILES = ['homeassistant', 'gpu-workstation', 'amd-router', 'twin-nic']
