@@ -1,6 +1,7 @@
 // pack: file map -> reproducible gzip tar, the format Alpine's initramfs unpacks with busybox tar -z.
 // Sorted entries, explicit directories, numeric owners, fixed mtime, gzip header without a timestamp.
-import { constants, gzipSync } from 'node:zlib'
+import { promisify } from 'node:util'
+import { constants, gzip } from 'node:zlib'
 import tar from 'tar-stream'
 import { sortedEntries, type FileMap } from './overlayRender.js'
 
@@ -29,8 +30,11 @@ export async function packTar(files: FileMap, mtime = overlayMtime()): Promise<B
   return Buffer.concat(chunks)
 }
 
-export function gzipDeterministic(data: Buffer): Buffer {
-  const gz = gzipSync(data, { level: constants.Z_BEST_COMPRESSION })
+const gzipAsync = promisify(gzip)
+
+// Async: zlib runs on libuv's thread pool, so many hosts compress on all cores at once.
+export async function gzipDeterministic(data: Buffer): Promise<Buffer> {
+  const gz = await gzipAsync(data, { level: constants.Z_BEST_COMPRESSION })
   gz[9] = 3 // OS = Unix, whatever platform zlib was built for (bytes 4-7, MTIME, are already 0)
   return gz
 }

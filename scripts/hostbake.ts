@@ -7,11 +7,12 @@
 //   hostbake schema [-o FILE]                       the profile JSON Schema for editors
 //
 // Logs go to stderr, data to stdout. Exit codes: 0 ok, 2 bad input, 1 anything else.
+import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import path from 'node:path'
 import { HostbakeError } from './hostbakeError.js'
 import { bakeHost, describeBaked, listProfiles, loadProfiles } from './hostPipeline.js'
-import { writeAtomic } from './outputWrite.js'
+import { mapLimit, writeAtomic } from './outputWrite.js'
 import { renderJsonSchema } from './profileSchema.js'
 import { formatPlan } from './planFormat.js'
 import { repoPath } from './repoRoot.js'
@@ -55,13 +56,13 @@ async function cmdBuild(args: string[], outDir: string, json: boolean): Promise<
   const loaded = await loadProfiles(files)
   // Bake everything in memory first: a bad profile stops the run before any file is written.
   const baked = await Promise.all(loaded.map((l) => bakeHost(l)))
-  const written = []
-  for (const host of baked) {
+  await mkdir(outDir, { recursive: true })
+  const written = await mapLimit(baked, 16, async (host) => {
     const out = path.join(outDir, `${host.hostname}.apkovl.tar.gz`)
     await writeAtomic(out, host.apkovl)
-    written.push(describeBaked(host, out))
-    if (!json) process.stdout.write(`${out}\n`)
-  }
+    return describeBaked(host, out)
+  })
+  if (!json) process.stdout.write(written.map((w) => `${w.path}\n`).join(''))
   if (json) process.stdout.write(`${JSON.stringify(written, null, 2)}\n`)
   log(`baked ${written.length} host${written.length === 1 ? '' : 's'} into ${outDir}/`)
   return 0
