@@ -21,5 +21,5 @@ export const ALPINE_DEFAULT_MODULES = ['af_packet', 'ipv6'] as const
 
 // Preempted drivers that carry a module softdep of their own: kmod 30 uses only the first matching
 // softdep, so a `softdep <drv> pre: vfio-pci` line in modprobe.d is ignored for them (qemu-testing.md §1);
-// they get an `install` line instead. Source: MODULE_SOFTDEP in the drivers (modules.softdep).
-export const DRIVERS_WITH_OWN_SOFTDEP = new Set(['uhci_hcd', 'ohci_pci', 'r8169'])
+// they get an `install` line instead: the PCI drivers in a real kernel's modules.softdep (a test keeps this in step).
+export const DRIVERS_WITH_OWN_SOFTDEP = new Set(['uhci_hcd', 'ohci_pci', 'r8169', 'csiostor'])
