@@ -49,7 +49,7 @@ const rejected: [string, string, RegExp][] = [
   ['uppercase id', 'passthrough:\n  devices: [{ id: "8086:3A67" }]\n', /:4:\d+ passthrough\.devices\[0\]\.id: expected a lowercase vendor:device id/],
   ['empty device', 'passthrough:\n  devices: [{}]\n', /passthrough\.devices\[0\]: give an id, an address, or both/],
   ['release unquoted as number', 'alpine: { release: 3.2 }\n', /alpine\.release: expected an Alpine release/],
-  ['mode as a YAML number', 'files: [{ path: /etc/x, content: a, mode: 0600 }]\n', /files\[0\]\.mode: .*expected string/],
+  ['mode as a YAML number', 'files: [{ path: /etc/x, content: a, mode: 0600 }]\n', /files\[0\]\.mode: expected an octal mode in quotes/],
   ['content and source', 'files: [{ path: /etc/x, content: a, source: b }]\n', /files\[0\]: give exactly one of content or source/],
   ['virt kernel with passthrough', 'alpine: { kernel: virt }\npassthrough:\n  devices: [{ id: "8086:3a67" }]\n', /:3:\d+ alpine\.kernel: linux-virt is built without VFIO/],
   ['acs override', 'boot: { kernelOpts: [quiet, pcie_acs_override=downstream] }\n', /boot\.kernelOpts\[1\]: pcie_acs_override needs the out-of-tree ACS override patch/],

@@ -69,6 +69,8 @@ export interface BootReport {
   cmdline: string
   wallS: number
   qemuWallS: number
+  /** QEMU start to the guest's sentinel */
+  sentinelAtS?: number
   guestUptimeS?: number
   overheadS?: number
   serialLogPath: string
@@ -153,7 +155,7 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
     const keepWork = opts.keep || !ok
     return {
       ok, checks: guest.checks, passed, failed, sentinel: !!guest.sentinel, timedOut: run.timedOut, cmdline,
-      wallS, qemuWallS: run.qemuWallS, guestUptimeS: guest.guestUptimeS,
+      wallS, qemuWallS: run.qemuWallS, sentinelAtS: run.sentinelAtS, guestUptimeS: guest.guestUptimeS,
       overheadS: guest.guestUptimeS === undefined ? undefined : wallS - guest.guestUptimeS,
       serialLogPath, workDir: keepWork ? work : undefined,
       tail: ok ? undefined : logTail(serial),

@@ -1,5 +1,5 @@
 // Limits concurrent QEMU boots to the core count, across processes too (ava runs test files in parallel):
-// a boot holds one slot directory .cache/boot/slots/<i> containing its pid; slots of dead pids are reclaimed.
+// a boot holds one slot file .cache/boot/slots/<i> containing its pid; slots of dead pids are reclaimed.
 import { availableParallelism } from 'node:os'
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -18,17 +18,19 @@ function alive(pid: number): boolean {
 }
 
 async function tryTake(slot: string): Promise<boolean> {
+  // link() of a file already holding our pid: atomic, and a slot file is never seen without its owner
+  const mine = `${slot}.${process.pid}.${Math.random().toString(36).slice(2)}`
+  await fs.writeFile(mine, String(process.pid))
   try {
-    await fs.mkdir(slot)
+    await fs.link(mine, slot)
+    return true
   } catch {
-    const pid = Number(await fs.readFile(path.join(slot, 'pid'), 'utf8').catch(() => ''))
-    // a slot without pid may be mid-creation; only reclaim slots whose owner is gone
-    if (!pid || alive(pid)) return false
-    await fs.rm(slot, { recursive: true, force: true })
-    return tryTake(slot)
+    const pid = Number(await fs.readFile(slot, 'utf8').catch(() => ''))
+    if (pid && !alive(pid)) await fs.rm(slot, { force: true }) // owner died without releasing: next round takes it
+    return false
+  } finally {
+    await fs.rm(mine, { force: true })
   }
-  await fs.writeFile(path.join(slot, 'pid'), String(process.pid))
-  return true
 }
 
 /** Runs fn while holding one of `slots` machine-wide boot slots. */
@@ -45,7 +47,7 @@ export async function withBootSlot<T>(fn: () => Promise<T>, slots = defaultSlots
   try {
     return await fn()
   } finally {
-    await fs.rm(held, { recursive: true, force: true })
+    await fs.rm(held, { force: true })
   }
 }
 

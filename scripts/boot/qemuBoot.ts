@@ -29,6 +29,8 @@ export interface QemuResult {
   timedOut: boolean
   sawSentinel: boolean
   qemuWallS: number
+  /** seconds from QEMU start to the sentinel line on the serial console */
+  sentinelAtS?: number
 }
 
 /** KVM hangs on the CI machines: TCG unless HOSTBAKE_ACCEL=kvm asks otherwise. */
@@ -58,10 +60,19 @@ export function qemuArgs(run: QemuRun): string[] {
   ]
 }
 
+/** SIGKILL, tolerating a process that already exited (zx throws synchronously then). */
+function killNow(p: ProcessPromise): Promise<void> {
+  try {
+    return p.kill('SIGKILL').catch(() => {})
+  } catch {
+    return Promise.resolve()
+  }
+}
+
 const live = new Set<ProcessPromise>()
 let handlersInstalled = false
 function onSignal(signal: NodeJS.Signals) {
-  for (const p of live) p.kill('SIGKILL').catch(() => {})
+  for (const p of live) void killNow(p)
   live.clear()
   process.exitCode = signal === 'SIGINT' ? 130 : 143
   // leave the process: QEMU is gone; any finally blocks still pending are moot
@@ -89,13 +100,15 @@ export async function runQemu(run: QemuRun): Promise<QemuResult> {
   const log = createWriteStream(run.serialLog)
   let sawSentinel = false
   let timedOut = false
+  let sentinelAtS: number | undefined
   let tail = ''
   // exec: the shell zx starts is replaced by QEMU, so killing the process kills QEMU itself
   const p = $({ quiet: true, nothrow: true, stdio: ['ignore', 'pipe', 'pipe'] })`exec qemu-system-x86_64 ${qemuArgs(run)}`
   trackLive(p)
+  let grace: NodeJS.Timeout | undefined
   const timer = setTimeout(() => {
     timedOut = true
-    p.kill('SIGKILL').catch(() => {})
+    void killNow(p)
   }, run.timeoutS * 1000)
   try {
     p.stdout.on('data', (chunk: Buffer) => {
@@ -103,16 +116,18 @@ export async function runQemu(run: QemuRun): Promise<QemuResult> {
       tail = (tail + chunk.toString('utf8')).slice(-4096)
       if (!sawSentinel && sentinelPattern.test(tail)) {
         sawSentinel = true
+        sentinelAtS = (performance.now() - started) / 1000
         // the guest powers off right after its report; don't wait the full timeout if it doesn't
-        setTimeout(() => p.kill('SIGKILL').catch(() => {}), 3000).unref()
+        grace = setTimeout(() => void killNow(p), 3000)
       }
     })
     p.stderr.on('data', (chunk: Buffer) => log.write(chunk))
     const out = await p
-    return { exitCode: out.exitCode, timedOut, sawSentinel, qemuWallS: (performance.now() - started) / 1000 }
+    return { exitCode: out.exitCode, timedOut, sawSentinel, sentinelAtS, qemuWallS: (performance.now() - started) / 1000 }
   } finally {
     clearTimeout(timer)
-    if (p.exitCode === null) await p.kill('SIGKILL').catch(() => {})
+    clearTimeout(grace)
+    if (p.exitCode === null) await killNow(p)
     await p.nothrow()
     untrack(p)
     await new Promise<void>((resolve) => log.end(resolve))
