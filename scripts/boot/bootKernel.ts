@@ -1,17 +1,10 @@
 // Locates the boot-test kernel prepared by ci/setup-boot.sh under .cache/ (never downloads anything itself).
 import { existsSync, readlinkSync } from 'node:fs'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { HostbakeError } from '../hostbakeError.js'
+import { REPO_ROOT } from '../repoRoot.js'
 
-/** Repository root: this file is dist/scripts/boot/bootKernel.js (or scripts/boot/bootKernel.ts under tsx). */
-export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..', '..', ...(import.meta.url.includes('/dist/') ? ['..'] : []))
-
-export class BootError extends Error {
-  constructor(message: string, readonly hint?: string) {
-    super(message)
-    this.name = 'BootError'
-  }
-}
+export const repoRoot = REPO_ROOT
 
 export interface BootKernel {
   kver: string
@@ -27,10 +20,10 @@ export interface BootKernel {
 export function locateBootKernel(cacheDir = path.join(repoRoot, '.cache')): BootKernel {
   const hint = 'run `bash ci/setup-boot.sh` (npm test does it) to fetch and prepare the Debian kernel'
   const current = path.join(cacheDir, 'kernel', 'current')
-  if (!existsSync(current)) throw new BootError(`no boot-test kernel in ${cacheDir}/kernel`, hint)
+  if (!existsSync(current)) throw new HostbakeError(`no boot-test kernel in ${cacheDir}/kernel`, { hint })
   const kver = readlinkSync(current)
   const root = path.join(cacheDir, 'kernel', kver)
-  if (!existsSync(path.join(root, '.ready'))) throw new BootError(`kernel cache ${root} is incomplete`, hint)
+  if (!existsSync(path.join(root, '.ready'))) throw new HostbakeError(`kernel cache ${root} is incomplete`, { hint })
   const kernel: BootKernel = {
     kver,
     root,
@@ -38,6 +31,6 @@ export function locateBootKernel(cacheDir = path.join(repoRoot, '.cache')): Boot
     vmlinux: path.join(root, 'vmlinux'),
     probe: path.join(cacheDir, 'boot', 'vfio-probe'),
   }
-  if (!existsSync(kernel.probe)) throw new BootError(`missing ${kernel.probe}`, hint)
+  if (!existsSync(kernel.probe)) throw new HostbakeError(`missing ${kernel.probe}`, { hint })
   return kernel
 }

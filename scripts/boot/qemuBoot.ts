@@ -1,7 +1,7 @@
 // Runs one QEMU guest, bounded: serial console to a log file, stops at the guest's sentinel line, at the timeout,
 // or on SIGINT/SIGTERM of this process. No QEMU outlives the call (killed in finally, and by the signal handler).
 import { $, type ProcessPromise } from 'zx'
-import { createWriteStream } from 'node:fs'
+import { accessSync, constants, createWriteStream, writeFileSync } from 'node:fs'
 import { sentinelPattern } from './bootReport.js'
 
 export type IommuKind = 'intel' | 'amd' | 'none'
@@ -27,15 +27,24 @@ export interface QemuRun {
 export interface QemuResult {
   exitCode: number | null
   timedOut: boolean
+  /** the kernel panicked (QEMU stopped early) */
+  panicked: boolean
   sawSentinel: boolean
   qemuWallS: number
   /** seconds from QEMU start to the sentinel line on the serial console */
   sentinelAtS?: number
 }
 
-/** KVM hangs on the CI machines: TCG unless HOSTBAKE_ACCEL=kvm asks otherwise. */
+/** KVM boots hang on the CI machines: TCG unless HOSTBAKE_ACCEL=kvm asks for KVM and /dev/kvm is usable. */
 export function pickAccel(): string {
-  return process.env.HOSTBAKE_ACCEL === 'kvm' ? 'kvm' : 'tcg'
+  if (process.env.HOSTBAKE_ACCEL !== 'kvm') return 'tcg'
+  try {
+    accessSync('/dev/kvm', constants.R_OK | constants.W_OK)
+    return 'kvm'
+  } catch {
+    process.stderr.write('boot: /dev/kvm not usable, falling back to TCG\n')
+    return 'tcg'
+  }
 }
 
 export function qemuArgs(run: QemuRun): string[] {
@@ -60,6 +69,10 @@ export function qemuArgs(run: QemuRun): string[] {
   ]
 }
 
+function shellWord(w: string): string {
+  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`
+}
+
 /** SIGKILL, tolerating a process that already exited (zx throws synchronously then). */
 function killNow(p: ProcessPromise): Promise<void> {
   try {
@@ -72,11 +85,20 @@ function killNow(p: ProcessPromise): Promise<void> {
 const live = new Set<ProcessPromise>()
 let handlersInstalled = false
 function onSignal(signal: NodeJS.Signals) {
-  for (const p of live) void killNow(p)
+  const dying = [...live]
   live.clear()
+  // SIGKILL synchronously, then wait (briefly) for node to reap them so no zombie is left behind
+  for (const p of dying) {
+    try {
+      if (p.pid) process.kill(p.pid, 'SIGKILL')
+    } catch {
+      // already gone
+    }
+  }
   process.exitCode = signal === 'SIGINT' ? 130 : 143
-  // leave the process: QEMU is gone; any finally blocks still pending are moot
-  setImmediate(() => process.exit(process.exitCode))
+  const reaped = Promise.allSettled(dying.map((p) => p.nothrow()))
+  const cap = new Promise((r) => setTimeout(r, 2000).unref())
+  void Promise.race([reaped, cap]).then(() => process.exit(process.exitCode))
 }
 function trackLive(p: ProcessPromise) {
   if (!handlersInstalled) {
@@ -101,9 +123,13 @@ export async function runQemu(run: QemuRun): Promise<QemuResult> {
   let sawSentinel = false
   let timedOut = false
   let sentinelAtS: number | undefined
+  let panicked = false
   let tail = ''
   // exec: the shell zx starts is replaced by QEMU, so killing the process kills QEMU itself
-  const p = $({ quiet: true, nothrow: true, stdio: ['ignore', 'pipe', 'pipe'] })`exec qemu-system-x86_64 ${qemuArgs(run)}`
+  const args = qemuArgs(run)
+  // the exact command, next to the serial log, to rerun a failure by hand
+  writeFileSync(run.pidFile.replace(/[^/]*$/, 'qemu.cmd'), ['qemu-system-x86_64', ...args].map(shellWord).join(' ') + '\n')
+  const p = $({ quiet: true, nothrow: true, stdio: ['ignore', 'pipe', 'pipe'] })`exec qemu-system-x86_64 ${args}`
   trackLive(p)
   let grace: NodeJS.Timeout | undefined
   const timer = setTimeout(() => {
@@ -114,6 +140,11 @@ export async function runQemu(run: QemuRun): Promise<QemuResult> {
     p.stdout.on('data', (chunk: Buffer) => {
       log.write(chunk)
       tail = (tail + chunk.toString('utf8')).slice(-4096)
+      if (!panicked && /Kernel panic - not syncing/.test(tail)) {
+        panicked = true
+        // nothing follows a panic: keep a moment of trace, then stop instead of waiting for the timeout
+        grace = setTimeout(() => void killNow(p), 500)
+      }
       if (!sawSentinel && sentinelPattern.test(tail)) {
         sawSentinel = true
         sentinelAtS = (performance.now() - started) / 1000
@@ -123,7 +154,7 @@ export async function runQemu(run: QemuRun): Promise<QemuResult> {
     })
     p.stderr.on('data', (chunk: Buffer) => log.write(chunk))
     const out = await p
-    return { exitCode: out.exitCode, timedOut, sawSentinel, sentinelAtS, qemuWallS: (performance.now() - started) / 1000 }
+    return { exitCode: out.exitCode, timedOut, panicked, sawSentinel, sentinelAtS, qemuWallS: (performance.now() - started) / 1000 }
   } finally {
     clearTimeout(timer)
     clearTimeout(grace)

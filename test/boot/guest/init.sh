@@ -1,0 +1,285 @@
+#!/bin/sh
+# hostbake guest /init: a stand-in for Alpine's initramfs-init + the rootfs services that touch modules,
+# followed by the guest's own checks. Stages, in Alpine's order:
+#   1. initramfs: `modules=` from /proc/cmdline loaded before coldplug; coldplug every modalias (nlplug-findfs)
+#   2. apkovl: apkovl= or the first *.apkovl.tar.gz at the top level of a boot medium; busybox tar -xzf into a tmpfs
+#   3. rootfs: runlevel / .default_boot_services rule; sysinit modloop + hwdrivers, boot modules (/etc/modules),
+#      run chrooted into the sysroot with the modprobe the overlay's world would install (kmod or busybox)
+#   4. checks: PASS/FAIL lines, then the sentinel `hostbake-guest: N passed, N failed`, then poweroff.
+# Expected values come from /etc/hostbake/expect (written by the harness), never from the overlay.
+export PATH=/bin:/sbin:/usr/bin:/usr/sbin
+P=hostbake-guest
+# Debian's busybox-static runs its own applets before $PATH (`modprobe` would be busybox's, which ignores
+# softdep/install): every modprobe is called as /sbin/modprobe, which is kmod here and kmod-or-busybox in the sysroot
+mount -t proc proc /proc
+mount -t sysfs sysfs /sys
+mount -t devtmpfs devtmpfs /dev
+# keep kernel messages off the console while we print the report (dmesg still has them)
+echo 1 >/proc/sys/kernel/printk
+KVER=$(uname -r)
+say() { echo "$P: $*"; }
+. /etc/hostbake/expect
+
+# --- cmdline, parsed like initramfs-init (only the options we emulate)
+KOPT_modules= KOPT_apkovl= KOPT_root=
+for opt in $(cat /proc/cmdline); do
+  case "$opt" in
+    modules=*) KOPT_modules=${opt#modules=} ;;
+    apkovl=*) KOPT_apkovl=${opt#apkovl=} ;;
+    root=*) KOPT_root=${opt#root=} ;;
+  esac
+done
+
+# --- 1. initramfs stage
+say "stage initramfs $(cut -d' ' -f1 /proc/uptime)"
+# initramfs-init: modprobe -a $modules $rootfstype loop squashfs simpledrm, failures silent
+/sbin/modprobe -a $(echo "$KOPT_modules" | tr ',' ' ') loop squashfs simpledrm 2>/dev/null
+STAGE1_MODULES=$(ls /sys/module)
+# nlplug-findfs: libkmod probe for every device's MODALIAS (blacklist applied), again for devices that appear
+# meanwhile; one kmod call per round instead of one per device (each kmod start costs ~30 ms under TCG)
+coldplug() {
+  _n=0 _seen=
+  while [ $_n -lt 4 ]; do
+    _all=$(cat /sys/bus/*/devices/*/modalias 2>/dev/null | sort -u)
+    [ "$_all" = "$_seen" ] && break
+    _seen=$_all
+    /sbin/modprobe -b -q -a $_all 2>/dev/null
+    _n=$((_n + 1))
+  done
+}
+coldplug
+
+# --- 2. find the apkovl (nlplug-findfs: top level of every block device, first match wins)
+OVL=
+mkdir -p /media
+find_apkovl_on_media() {
+  for b in /sys/class/block/*; do
+    d=${b##*/}
+    case "$d" in loop*|ram*) continue ;; esac
+    mnt=/media/$d
+    grep -q " $mnt " /proc/mounts && continue
+    mkdir -p "$mnt"
+    for fs in vfat iso9660 ext4; do mount -t $fs -o ro "/dev/$d" "$mnt" 2>/dev/null && break; done
+    grep -q " $mnt " /proc/mounts || { rmdir "$mnt"; continue; }
+    for f in "$mnt"/*.apkovl.tar.gz; do
+      [ -f "$f" ] && { OVL=$f; echo "$d" >/tmp/ovl-dev; return 0; }
+    done
+    umount "$mnt"; rmdir "$mnt"
+  done
+  return 1
+}
+if [ -n "$KOPT_apkovl" ]; then
+  OVL=$KOPT_apkovl
+elif [ "$EXPECT_MEDIUM" = disk ]; then
+  # block devices appear asynchronously after their driver probes; nlplug-findfs waits on uevents
+  i=0
+  until find_apkovl_on_media || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
+else
+  # sys install / initrd medium: the harness ships the overlay inside the initramfs (stand-in for the root disk)
+  for f in /hostbake/root/*.apkovl.tar.gz; do [ -f "$f" ] && OVL=$f; done
+fi
+say "stage apkovl ${OVL:-none} $(cut -d' ' -f1 /proc/uptime)"
+
+# --- 3. rootfs stage
+SYSROOT=/sysroot
+mkdir -p $SYSROOT
+mount -t tmpfs -o mode=0755 root $SYSROOT
+OVL_OK=0
+if [ -n "$OVL" ] && [ -f "$OVL" ]; then
+  case "$OVL" in
+    *.gz) tar -C $SYSROOT -zxvf "$OVL" >/tmp/ovlfiles && OVL_OK=1 ;;
+  esac
+fi
+# initramfs-init: default runlevels only with the marker (or without any apkovl); marker removed afterwards
+HAD_MARKER=0
+[ -f $SYSROOT/etc/.default_boot_services ] && HAD_MARKER=1
+# the links dangle until packages are installed: test with -L, not through ls/stat
+HAD_SYSINIT=0 SYSINIT=
+for l in $SYSROOT/etc/runlevels/sysinit/*; do [ -L "$l" ] && HAD_SYSINIT=1 SYSINIT="$SYSINIT ${l##*/}"; done
+rc_add() { mkdir -p $SYSROOT/etc/runlevels/$2; ln -sf /etc/init.d/$1 $SYSROOT/etc/runlevels/$2/$1; }
+if [ $HAD_MARKER = 1 ] || [ $OVL_OK = 0 ]; then
+  for s in devfs dmesg mdev hwdrivers modloop; do rc_add $s sysinit; done
+  for s in modules sysctl hostname bootmisc syslog; do rc_add $s boot; done
+  for s in mount-ro killprocs savecache; do rc_add $s shutdown; done
+  rc_add firstboot default
+  rm -f $SYSROOT/etc/.default_boot_services
+fi
+in_runlevel() { [ -L $SYSROOT/etc/runlevels/$2/$1 ]; }
+
+# the packages the rootfs would have: busybox always; kmod's modprobe only if the world asks for kmod
+# (symlink farms prebuilt by the harness; -n: files from the overlay win, as with apk)
+ROOT_MODPROBE=busybox
+grep -qx 'kmod\([<>=~].*\)\?' $SYSROOT/etc/apk/world 2>/dev/null && ROOT_MODPROBE=kmod
+cp -an /hostbake/rootfs-$ROOT_MODPROBE/* $SYSROOT/
+mkdir -p $SYSROOT/proc $SYSROOT/sys $SYSROOT/dev $SYSROOT/tmp $SYSROOT/run $SYSROOT/lib/modules \
+  $SYSROOT/lib/x86_64-linux-gnu $SYSROOT/lib64 $SYSROOT/hostbake/bin
+mount --bind /bin $SYSROOT/hostbake/bin
+mount --bind /lib/x86_64-linux-gnu $SYSROOT/lib/x86_64-linux-gnu
+mount --bind /lib64 $SYSROOT/lib64
+mount --bind /proc $SYSROOT/proc
+mount --bind /sys $SYSROOT/sys
+mount --bind /dev $SYSROOT/dev
+say "stage rootfs $(cut -d' ' -f1 /proc/uptime)"
+# sysinit modloop: the whole module tree of the kernel (virtio-9p share standing in for modloop's squashfs)
+if in_runlevel modloop sysinit; then
+  mkdir -p /.modloop
+  /sbin/modprobe -q 9pnet_virtio
+  /sbin/modprobe -q 9p
+  mount -t 9p -o trans=virtio,version=9p2000.L,ro modloop /.modloop 2>/dev/null \
+    && mount --bind /.modloop $SYSROOT/lib/modules
+fi
+say "stage modloop modprobe=$ROOT_MODPROBE $(cut -d' ' -f1 /proc/uptime)"
+# sysinit hwdrivers: every modalias through modprobe -b -a, twice
+if in_runlevel hwdrivers sysinit; then
+  # hwdrivers runs `find /sys -name modalias | xargs sort -u | xargs modprobe -b -a`; walking all of /sys
+  # takes seconds under TCG, and every modalias file is reachable as /sys/bus/*/devices/*/modalias.
+  # The second pass only matters when the first made new devices appear (same aliases: same no-op result).
+  _seen=
+  for pass in 1 2; do
+    _all=$(cat /sys/bus/*/devices/*/modalias 2>/dev/null | sort -u)
+    [ "$_all" = "$_seen" ] && break
+    _seen=$_all
+    chroot $SYSROOT /bin/sh -c 'cat /sys/bus/*/devices/*/modalias | sort -u | xargs /sbin/modprobe -b -a' >>/tmp/rootfs.log 2>&1
+  done
+fi
+say "stage modules $(cut -d' ' -f1 /proc/uptime)"
+# boot modules: Alpine's modules.initd (# to end of line stripped, `modprobe -q module args`)
+if in_runlevel modules boot; then
+  chroot $SYSROOT /bin/sh -c '
+    for f in /lib/modules-load.d/*.conf /usr/lib/modules-load.d/*.conf /etc/modules /etc/modules-load.d/*.conf; do
+      [ -f "$f" ] || continue
+      sed "s/#.*//" "$f" | while read -r m args; do [ -n "$m" ] && /sbin/modprobe -q "$m" $args; done
+    done' >>/tmp/rootfs.log 2>&1
+fi
+say "stage checks $(cut -d' ' -f1 /proc/uptime)"
+
+# --- 4. checks
+PASSED=0 FAILED=0
+check() { # check NAME CONDITION-EXIT-STATUS DETAIL
+  if [ "$2" = 0 ]; then PASSED=$((PASSED + 1)); say "PASS $1 $3"; else FAILED=$((FAILED + 1)); say "FAIL $1 $3"; fi
+}
+
+[ $OVL_OK = 1 ]; check apkovl_unpacked $? "${OVL:-not found}"
+if [ $HAD_MARKER = 1 ]; then check boot_services 0 "etc/.default_boot_services present"
+elif [ $HAD_SYSINIT = 1 ]; then check boot_services 0 "sysinit:$SYSINIT"
+else check boot_services 1 "overlay has neither etc/.default_boot_services nor etc/runlevels/sysinit links: no devfs/mdev/hwdrivers/modloop"
+fi
+bad=
+for l in $SYSROOT/etc/runlevels/*/*; do
+  [ -L "$l" ] || continue
+  [ "$(readlink "$l")" = "/etc/init.d/${l##*/}" ] || bad="$bad ${l#$SYSROOT/}"
+done
+[ -z "$bad" ]; check runlevel_links $? "${bad:-all /etc/init.d/<svc>}"
+missing=
+for f in $EXPECT_INITRAMFS_FILES; do [ -e "$f" ] || missing="$missing $f"; done
+[ -z "$missing" ]; check initramfs_files $? "${missing:-${EXPECT_INITRAMFS_FILES:-none listed}}"
+missing=
+for m in $(echo "$KOPT_modules" | tr ',' ' '); do
+  echo "$STAGE1_MODULES" | grep -qx "$(echo "$m" | tr - _)" || missing="$missing $m"
+done
+[ -z "$missing" ]; check initramfs_modules $? "${missing:+not loaded from initramfs:}${missing:-modules=$KOPT_modules}"
+
+case "$EXPECT_IOMMU" in
+  intel) [ -e /sys/class/iommu/dmar0 ]; check iommu_on $? "/sys/class/iommu: $(ls /sys/class/iommu | tr '\n' ' ')" ;;
+  amd) [ -e /sys/class/iommu/ivhd0 ]; check iommu_on $? "/sys/class/iommu: $(ls /sys/class/iommu | tr '\n' ' ')" ;;
+  *) [ -n "$(ls /sys/class/iommu)" ]; check iommu_on $? "/sys/class/iommu: $(ls /sys/class/iommu | tr '\n' ' ')" ;;
+esac
+ngroups=$(ls /sys/kernel/iommu_groups | wc -l)
+[ "$ngroups" -gt 0 ]; check iommu_groups $? "$ngroups groups"
+if grep -qw 'iommu=pt' /proc/cmdline; then
+  dmesg | grep -q 'iommu: Default domain type: Passthrough'; check iommu_passthrough $? "$(dmesg | grep -o 'Default domain type: [A-Za-z]*' | head -n 1)"
+fi
+
+# one pass over the PCI devices (id, class, driver, group per address); the checks below then use no forks,
+# which matters under TCG where each costs ~5 ms
+PCI=
+for d in /sys/bus/pci/devices/*; do
+  a=${d##*/} k=${d##*/}; k=${k//[:.]/_}
+  read -r v <$d/vendor; read -r dv <$d/device; read -r c <$d/class
+  drv=none; [ -e $d/driver ] && { l=$(readlink $d/driver); drv=${l##*/}; }
+  g=; [ -e $d/iommu_group ] && { l=$(readlink $d/iommu_group); g=${l##*/}; }
+  eval "ID_$k=${v#0x}:${dv#0x} CLS_$k=$c DRV_$k=$drv GRP_$k=$g"
+  PCI="$PCI $a"
+done
+info() { _k=${1//[:.]/_}; eval "id=\$ID_$_k cls=\$CLS_$_k drv=\${DRV_$_k:-none} grp=\$GRP_$_k"; }
+members() { _m=; for _d in /sys/kernel/iommu_groups/$1/devices/*; do [ -e "$_d" ] && _m="$_m ${_d##*/}"; done; echo $_m; }
+
+# passthrough set: devices whose vendor:device is in the ids, plus the addresses
+PT=
+for a in $PCI; do
+  info $a
+  for e in $EXPECT_IDS; do [ "$e" = "$id" ] && PT="$PT $a"; done
+done
+for e in $EXPECT_ADDRS; do
+  case " $PCI " in *" $e "*) ;; *) check "device_present_$e" 1 "no such PCI device"; continue ;; esac
+  case " $PT " in *" $e "*) ;; *) PT="$PT $e" ;; esac
+done
+for e in $EXPECT_IDS; do
+  n=0
+  for a in $PT; do info $a; [ "$id" = "$e" ] && n=1; done
+  [ $n = 1 ] || check "device_present_$e" 1 "no PCI device with this id"
+done
+added=$(dmesg | sed -n 's/.*vfio_pci: add \[\([0-9a-f]*:[0-9a-f]*\)\[.*/\1/p' | sort -u | tr '\n' ' ')
+want=$(for e in $EXPECT_IDS; do echo $e; done | sort -u | tr '\n' ' ')
+[ "$added" = "$want" ]; check vfio_pci_ids $? "dmesg add: [${added% }] expected [${want% }]"
+for a in $PT; do
+  info $a
+  [ "$drv" = vfio-pci ]; check "driver_$a" $? "$drv"
+done
+# every device in each passthrough device's group is on vfio-pci or is a bridge
+PT_GROUPS=
+for a in $PT; do
+  info $a
+  [ -n "$grp" ] || { check "group_$a" 1 "no iommu_group"; continue; }
+  case " $PT_GROUPS " in *" $grp "*) continue ;; esac
+  g=$grp
+  PT_GROUPS="$PT_GROUPS $g"
+  bad=
+  for m in $(members $g); do
+    info $m
+    case "$drv:$cls" in vfio-pci:*|*:0x06*) ;; *) bad="$bad $m=$drv" ;; esac
+  done
+  [ -z "$bad" ]; check "group_clean_$g" $? "${bad:+not on vfio-pci:}${bad:-$(members $g)}"
+done
+# expected group layouts: each listed set is exactly one group
+for set in $EXPECT_GROUPS; do
+  first=${set%%,*}
+  info $first
+  have=$(members "${grp:-none}" | tr ' ' '\n' | sort | tr '\n' ',')
+  want=$(echo "$set" | tr ',' '\n' | sort | tr '\n' ',')
+  [ -n "$grp" ] && [ "$have" = "$want" ]; check "group_layout_$first" $? "group ${grp:-none}: ${have%,} expected ${want%,}"
+done
+# every other device keeps its own driver
+bad=
+for a in $PCI; do
+  case " $PT " in *" $a "*) continue ;; esac
+  info $a
+  [ -n "$grp" ] && case " $PT_GROUPS " in *" $grp "*) continue ;; esac
+  [ "$drv" = vfio-pci ] && bad="$bad $a"
+done
+[ -z "$bad" ]; check others_not_on_vfio $? "${bad:-ok}"
+for pair in $EXPECT_DRIVERS; do
+  a=${pair%%=*} want=${pair#*=}
+  info $a
+  [ "$drv" = "$want" ]; check "driver_$a" $? "$drv (expected $want)"
+done
+# a VMM could use it: container, group, type1, DMA map/unmap, device fd
+for g in $PT_GROUPS; do
+  devs=
+  for m in $(members $g); do info $m; [ "$drv" = vfio-pci ] && devs="$devs $m"; done
+  out=$(/bin/vfio-probe $g $devs 2>&1); rc=$?
+  check "vfio_probe_$g" $rc "$out"
+done
+[ -n "$PT" ]; check passthrough_devices $? "${PT:-none}"
+
+say "uptime $(cut -d' ' -f1 /proc/uptime)"
+if [ $FAILED -gt 0 ]; then
+  say "--- rootfs stage"; cat /tmp/rootfs.log 2>/dev/null; say "--- dmesg"; dmesg; say "--- lspci"
+  for a in $PCI; do info $a; echo "$a $id class=$cls driver=$drv group=$grp"; done
+  say "--- end"
+fi
+say "$PASSED passed, $FAILED failed"
+# poweroff -f does not wait for the UART: a long report (the failure dump) could still sit in the tty buffer
+# and lose its tail, sentinel included. stty's tcsetattr(TCSADRAIN) blocks until the console has sent it all.
+stty -F /dev/console opost 2>/dev/null || sleep 1
+poweroff -f
