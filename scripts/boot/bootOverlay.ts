@@ -19,12 +19,18 @@
  *               groups (each inner list is exactly one IOMMU group), drivers (address -> driver that must hold it)
  *   medium      'initrd' (default; the overlay rides in the initramfs, stand-in for a sys install's root disk) or
  *               'disk' (diskless: the apkovl sits at the top level of a vfat boot disk (virtio-blk), found by scanning block devices)
- *   workDir     created if needed; removed after a pass unless keep; kept (with serial.log) after a failure
+ *   workDir     emptied first; removed after a pass unless keep; after a failure it keeps serial.log, qemu.cmd
+ *               (the exact command, to rerun by hand), initrd.cpio and the unpacked overlay
  *   timeoutS    wall-clock bound for the QEMU run
  *   keep        keep workDir even on a pass
  *   log         progress sink (stage + elapsed); default: stderr
  *
+ * Concurrency: each call holds one machine-wide boot slot (.cache/boot/slots, default: core count, override with
+ * HOSTBAKE_BOOT_JOBS), so calls may be fired all at once, from several processes. SIGINT/SIGTERM while QEMU runs:
+ * every QEMU is SIGKILLed and reaped, then the process exits 130/143.
+ *
  * Returns a BootReport: ok is true only when the guest printed its sentinel with 0 failed and at least one check.
+ * timedOut / panicked / sentinel tell why not; tail holds the serial log's last lines whenever ok is false.
  * Timings: wallS (whole call, without waiting for a boot slot), guestUptimeS (guest uptime at its report),
  * overheadS = wallS - guestUptimeS (initramfs build, QEMU/firmware start-up, teardown).
  * The kernel is Debian's (ci/setup-boot.sh); the Alpine boot emulation lives in test/boot/ (see its README).

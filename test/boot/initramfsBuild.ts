@@ -12,6 +12,7 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { repoRoot, type BootKernel } from '../../scripts/boot/bootKernel.js'
 
 export const defaultFeatures = 'ata base cdrom ext4 keymap kms mmc nvme raid scsi usb virtio'
@@ -188,11 +189,12 @@ function buildUserlandCpio(kernel: BootKernel): Promise<string> {
   return p
 }
 async function buildUserlandCpioNow(kernel: BootKernel): Promise<string> {
-  const inputs = [path.join(guestDir, 'init.sh'), kernel.probe, '/bin/busybox', '/usr/bin/kmod', import.meta.filename ?? '']
+  // small inputs by content (tsc rewrites this module on every build), binaries by size and mtime
   const hash = createHash('sha256')
-  for (const f of inputs) {
-    const st = await fs.stat(f).catch(() => undefined)
-    hash.update(`${f}:${st?.size}:${st?.mtimeMs}\n`)
+  for (const f of [path.join(guestDir, 'init.sh'), fileURLToPath(import.meta.url)]) hash.update(await fs.readFile(f))
+  for (const f of [kernel.probe, '/bin/busybox', '/usr/bin/kmod']) {
+    const st = await fs.stat(f)
+    hash.update(`${f}:${st.size}:${st.mtimeMs}\n`)
   }
   const dir = path.join(path.dirname(kernel.probe), 'userland')
   const out = path.join(dir, `userland-${hash.digest('hex').slice(0, 16)}.cpio`)
