@@ -19,7 +19,8 @@ export const ALPINE_DISKLESS_INITRAMFS_MODULES = ['loop', 'squashfs', 'sd-mod', 
 // alpine-baselayout's /etc/modules: an overlay file replaces it, so keep its lines.
 export const ALPINE_DEFAULT_MODULES = ['af_packet', 'ipv6'] as const
 
-// Preempted drivers that carry a module softdep of their own: kmod 30 uses only the first matching
-// softdep, so a `softdep <drv> pre: vfio-pci` line in modprobe.d is ignored for them (qemu-testing.md §1);
-// they get an `install` line instead: the PCI drivers in a real kernel's modules.softdep (a test keeps this in step).
+// Preempted drivers that carry a module softdep of their own: kmod 30 ignores both a modprobe.d
+// `softdep <drv> pre: vfio-pci` and an `install <drv>` line for them (seen with `modprobe -n -v` and in
+// the boot tests), so hostbake writes neither and relies on modules= loading vfio-pci before coldplug.
+// The PCI drivers in a real kernel's modules.softdep; a test keeps this in step.
 export const DRIVERS_WITH_OWN_SOFTDEP = new Set(['uhci_hcd', 'ohci_pci', 'r8169', 'csiostor'])

@@ -32,6 +32,7 @@ export interface HostPlan {
   vfioIds: Item[]
   vfioAddresses: AddressBinding[]
   modprobe: Item[] // etc/modprobe.d/vfio.conf lines
+  preemptOrdering: Item[] // per preempted driver: what makes vfio-pci claim the devices first
   modules: Item[] // etc/modules
   world: Item[]
   repositories: string[]
@@ -74,6 +75,7 @@ export function planHost(profile: Profile): HostPlan {
     vfioIds,
     vfioAddresses,
     modprobe,
+    preemptOrdering: planPreemptOrdering(profile, hasDevices),
     modules: planModules(profile),
     world: planWorld(profile, kernel, usesKmod),
     repositories: profile.repositories,
@@ -159,16 +161,12 @@ function planModprobe(profile: Profile, ids: Item[], addresses: AddressBinding[]
     })
   }
   for (const drv of preempt) {
-    const norm = drv.replaceAll('-', '_')
+    // kmod ignores both softdep and install lines for these; modules= is what makes vfio-pci win
+    if (DRIVERS_WITH_OWN_SOFTDEP.has(drv.replaceAll('-', '_'))) continue
     if (addresses.length > 0) {
       lines.push({
         value: `install ${drv} ${OVERRIDE_SCRIPT}; /sbin/modprobe vfio-pci; /sbin/modprobe --ignore-install ${drv} $CMDLINE_OPTS`,
         reason: `passthrough.preempt: mark the address-bound devices for vfio-pci before ${drv} can probe them`,
-      })
-    } else if (DRIVERS_WITH_OWN_SOFTDEP.has(norm)) {
-      lines.push({
-        value: `install ${drv} /sbin/modprobe vfio-pci; /sbin/modprobe --ignore-install ${drv} $CMDLINE_OPTS`,
-        reason: `passthrough.preempt: ${drv} has a softdep of its own, which makes kmod ignore a softdep line, so vfio-pci is loaded first by an install line`,
       })
     } else {
       lines.push({ value: `softdep ${drv} pre: vfio-pci`, reason: `passthrough.preempt: load vfio-pci before ${drv} so it claims the devices first` })
@@ -178,6 +176,16 @@ function planModprobe(profile: Profile, ids: Item[], addresses: AddressBinding[]
     lines.push({ value: 'options vfio_iommu_type1 allow_unsafe_interrupts=1', reason: 'passthrough.allowUnsafeInterrupts (platform without interrupt remapping)' })
   }
   return lines
+}
+
+function planPreemptOrdering(profile: Profile, hasDevices: boolean): Item[] {
+  const viaModules = profile.install === 'sys' ? 'modules= in update-extlinux.conf' : 'modules= on the boot media command line'
+  return profile.passthrough.preempt.map((drv) => ({
+    value: drv,
+    reason: DRIVERS_WITH_OWN_SOFTDEP.has(drv.replaceAll('-', '_'))
+      ? `has a softdep of its own, so kmod ignores softdep and install lines for it: vfio-pci wins only because ${viaModules} loads it before coldplug (keep vfio-pci there)`
+      : `a modprobe.d line loads vfio-pci first${hasDevices ? `; ${viaModules} loads it before coldplug anyway` : ''}`,
+  }))
 }
 
 function planModules(profile: Profile): Item[] {

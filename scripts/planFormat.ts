@@ -18,6 +18,7 @@ export function formatPlan(plan: HostPlan, overlayFiles: string[]): string {
   section('vfio addresses', plan.vfioAddresses.map((a) => ({ value: a.address, reason: a.id ? `driver_override, expected ${a.id}` : 'driver_override' })))
   section('mkinitfs features.d/vfio.modules', plan.vfioModules)
   section('modprobe.d/vfio.conf', plan.modprobe)
+  section('preempted drivers', plan.preemptOrdering)
   section('/etc/modules', plan.modules)
   for (const level of RUNLEVELS) section(`runlevel ${level}`, plan.runlevels[level])
   section('world', plan.world)

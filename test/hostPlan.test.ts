@@ -40,17 +40,19 @@ for (const [name, yaml, opts] of vendorTable) {
   })
 }
 
-// preempted driver -> the modprobe.d line that makes vfio-pci win
-const orderingTable: [string, string, string[]][] = [
-  ['plain driver: softdep', 'preempt: [igb]', ['softdep igb pre: vfio-pci']],
-  ['uhci_hcd has its own softdep: install', 'preempt: [uhci_hcd]', ['install uhci_hcd /sbin/modprobe vfio-pci; /sbin/modprobe --ignore-install uhci_hcd $CMDLINE_OPTS']],
-  ['r8169 has its own softdep: install', 'preempt: [r8169]', ['install r8169 /sbin/modprobe vfio-pci; /sbin/modprobe --ignore-install r8169 $CMDLINE_OPTS']],
+// preempted driver -> the modprobe.d line that makes vfio-pci win (none where kmod would ignore it)
+const orderingTable: [string, string, string[], RegExp][] = [
+  ['plain driver: softdep', 'preempt: [igb]', ['softdep igb pre: vfio-pci'], /modprobe\.d line loads vfio-pci first/],
+  ['uhci_hcd has its own softdep: no line, modules= does it', 'preempt: [uhci_hcd]', [], /kmod ignores softdep and install lines .* modules= in update-extlinux\.conf/],
+  ['r8169 has its own softdep: no line', 'preempt: [r8169]', [], /kmod ignores softdep and install lines/],
 ]
-for (const [name, preempt, lines] of orderingTable) {
+for (const [name, preempt, lines, why] of orderingTable) {
   test(`preempt ordering: ${name}`, (t) => {
     const plan = planOf(`passthrough:\n  devices: [{ id: "8086:2934" }]\n  ${preempt}\n`)
     t.deepEqual(values(plan.modprobe), ['options vfio-pci ids=8086:2934', ...lines])
-    t.true(values(plan.world).includes('kmod'), 'softdep/install need kmod in the world')
+    t.is(values(plan.world).includes('kmod'), lines.length > 0, 'kmod in the world exactly when softdep/install lines are used')
+    t.regex(plan.preemptOrdering[0].reason, why)
+    t.true(values(plan.initramfsModules).includes('vfio-pci'))
   })
 }
 
@@ -106,7 +108,7 @@ test('runlevels: Alpine defaults are always there, user services added once', (t
 
 test('every derived item says why it is there', (t) => {
   const plan = planOf('passthrough:\n  devices: [{ id: "8086:2934" }, { address: "0000:00:04.0" }]\n  preempt: [igb, uhci_hcd]\nmodules: [tun]\n')
-  const items = [plan.kernelOpts, plan.initramfsModules, plan.vfioModules, plan.vfioFiles, plan.vfioIds, plan.modprobe, plan.modules, plan.world, ...Object.values(plan.runlevels)].flat()
+  const items = [plan.kernelOpts, plan.initramfsModules, plan.vfioModules, plan.vfioFiles, plan.vfioIds, plan.modprobe, plan.preemptOrdering, plan.modules, plan.world, ...Object.values(plan.runlevels)].flat()
   t.true(items.length > 30)
   for (const i of items) t.true(i.reason.length > 5, i.value)
 })
