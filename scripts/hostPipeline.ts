@@ -40,11 +40,11 @@ export async function loadProfiles(files: string[]): Promise<LoadedProfile[]> {
   return loaded
 }
 
-export async function bakeHost(loaded: LoadedProfile): Promise<BakedHost> {
+// load -> plan -> render, without packing (what `show` needs)
+export function renderHost(loaded: LoadedProfile): { plan: HostPlan; files: FileMap } {
   const plan = planHost(loaded.profile)
-  let files: FileMap
   try {
-    files = renderOverlay(plan, loaded.profile, loaded.sources)
+    return { plan, files: renderOverlay(plan, loaded.profile, loaded.sources) }
   } catch (err) {
     // render knows the field, the loader knows where it is in the file
     if (err instanceof ProfileError) {
@@ -52,6 +52,10 @@ export async function bakeHost(loaded: LoadedProfile): Promise<BakedHost> {
     }
     throw err
   }
+}
+
+export async function bakeHost(loaded: LoadedProfile): Promise<BakedHost> {
+  const { plan, files } = renderHost(loaded)
   return { file: loaded.file, hostname: plan.hostname, plan, files, apkovl: await packApkovl(files) }
 }
 

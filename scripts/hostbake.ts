@@ -11,7 +11,8 @@ import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import path from 'node:path'
 import { HostbakeError } from './hostbakeError.js'
-import { bakeHost, describeBaked, listProfiles, loadProfiles } from './hostPipeline.js'
+import { bakeHost, describeBaked, listProfiles, loadProfiles, renderHost } from './hostPipeline.js'
+import { sortedEntries } from './overlayRender.js'
 import { mapLimit, writeAtomic } from './outputWrite.js'
 import { renderJsonSchema } from './profileSchema.js'
 import { formatPlan } from './planFormat.js'
@@ -70,7 +71,8 @@ async function cmdBuild(args: string[], outDir: string, json: boolean): Promise<
 
 async function cmdRender(args: string[], output: string | undefined): Promise<number> {
   if (args.length !== 1 || output === undefined) throw new HostbakeError('render takes one PROFILE and -o FILE (or -o - for stdout)')
-  const [host] = await Promise.all((await loadProfiles(args)).map((l) => bakeHost(l)))
+  const [loaded] = await loadProfiles(args)
+  const host = await bakeHost(loaded)
   if (output === '-') await writeStdout(host.apkovl)
   else await writeAtomic(output, host.apkovl)
   return 0
@@ -79,8 +81,8 @@ async function cmdRender(args: string[], output: string | undefined): Promise<nu
 async function cmdShow(args: string[], json: boolean): Promise<number> {
   if (args.length !== 1) throw new HostbakeError('show takes one PROFILE')
   const [loaded] = await loadProfiles(args)
-  const host = await bakeHost(loaded)
-  process.stdout.write(json ? `${JSON.stringify(host.plan, null, 2)}\n` : formatPlan(host.plan, describeBaked(host, '').files))
+  const { plan, files } = renderHost(loaded)
+  process.stdout.write(json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan, sortedEntries(files).map((e) => e.name)))
   return 0
 }
 

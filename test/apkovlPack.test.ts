@@ -1,7 +1,7 @@
 // The packed overlay as Alpine's initramfs sees it: unpacked by busybox tar -z, as root.
 import test from 'ava'
 import { execFile } from 'node:child_process'
-import { lstat, readFile, readlink, readdir } from 'node:fs/promises'
+import { lstat, readFile, readlink, readdir, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { promisify } from 'node:util'
 import { gunzipSync } from 'node:zlib'
@@ -30,7 +30,6 @@ for (const name of BUNDLED_PROFILES) {
     const host = await bakeHost(await loadProfile(repoPath('profiles', `${name}.yaml`)))
     const dir = await tempDir(t)
     const ovl = path.join(dir, `${name}.apkovl.tar.gz`)
-    const { writeFile } = await import('node:fs/promises')
     await writeFile(ovl, host.apkovl)
     const root = path.join(dir, 'sysroot')
     await run('mkdir', [root])

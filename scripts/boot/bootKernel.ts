@@ -4,7 +4,6 @@ import path from 'node:path'
 import { HostbakeError } from '../hostbakeError.js'
 import { REPO_ROOT } from '../repoRoot.js'
 
-export const repoRoot = REPO_ROOT
 
 export interface BootKernel {
   kver: string
@@ -17,7 +16,7 @@ export interface BootKernel {
   probe: string
 }
 
-export function locateBootKernel(cacheDir = path.join(repoRoot, '.cache')): BootKernel {
+export function locateBootKernel(cacheDir = path.join(REPO_ROOT, '.cache')): BootKernel {
   const hint = 'run `bash ci/setup-boot.sh` (npm test does it) to fetch and prepare the Debian kernel'
   const current = path.join(cacheDir, 'kernel', 'current')
   if (!existsSync(current)) throw new HostbakeError(`no boot-test kernel in ${cacheDir}/kernel`, { hint })

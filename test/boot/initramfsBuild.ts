@@ -13,11 +13,12 @@ import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { repoRoot, type BootKernel } from '../../scripts/boot/bootKernel.js'
+import type { BootKernel } from '../../scripts/boot/bootKernel.js'
+import { REPO_ROOT } from '../../scripts/repoRoot.js'
 
 export const defaultFeatures = 'ata base cdrom ext4 keymap kms mmc nvme raid scsi usb virtio'
-const stockFeaturesDir = path.join(repoRoot, 'test', 'boot', 'features.d')
-const guestDir = path.join(repoRoot, 'test', 'boot', 'guest')
+const stockFeaturesDir = path.join(REPO_ROOT, 'test', 'boot', 'features.d')
+const guestDir = path.join(REPO_ROOT, 'test', 'boot', 'guest')
 
 export interface InitramfsSpec {
   kernel: BootKernel
