@@ -5,8 +5,11 @@
 //   hostbake render PROFILE -o FILE|-               one overlay, to a file or stdout
 //   hostbake show PROFILE [--json]                  the resolved plan, each item with its reason
 //   hostbake schema [-o FILE]                       the profile JSON Schema for editors
+//   hostbake boot-test [PROFILE...] [--json] [--keep] [--timeout S] [--shard I/N]
+//                                                   boot each overlay in QEMU; the guest's report is the verdict
 //
-// Logs go to stderr, data to stdout. Exit codes: 0 ok, 2 bad input, 1 anything else.
+// Logs go to stderr, data to stdout. Exit codes: 0 ok, 2 bad input, 1 a failed boot test or anything else,
+// 130 interrupted.
 import { mkdir } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import path from 'node:path'
@@ -17,12 +20,14 @@ import { mapLimit, writeAtomic } from './outputWrite.js'
 import { renderJsonSchema } from './profileSchema.js'
 import { formatPlan } from './planFormat.js'
 import { repoPath } from './repoRoot.js'
+import { bootTestProfile, requireTestSection, selectShard } from './bootTest.js'
 
 const USAGE = `usage:
   hostbake build [PROFILE...] [-o DIR] [--json]
   hostbake render PROFILE -o FILE|-
   hostbake show PROFILE [--json]
   hostbake schema [-o FILE]
+  hostbake boot-test [PROFILE...] [--json] [--keep] [--timeout S] [--shard I/N]
 options: --verbose (stack traces), --help`
 
 const log = (msg: string) => process.stderr.write(`hostbake: ${msg}\n`)
@@ -35,6 +40,9 @@ async function main(argv: string[]): Promise<number> {
       output: { type: 'string', short: 'o' },
       json: { type: 'boolean', default: false },
       verbose: { type: 'boolean', default: false },
+      keep: { type: 'boolean', default: false },
+      timeout: { type: 'string' },
+      shard: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -48,6 +56,7 @@ async function main(argv: string[]): Promise<number> {
     case 'render': return cmdRender(args, values.output)
     case 'show': return cmdShow(args, values.json)
     case 'schema': return cmdSchema(values.output)
+    case 'boot-test': return cmdBootTest(args, { json: values.json, keep: values.keep, timeout: values.timeout, shard: values.shard })
     default: throw new HostbakeError(`unknown command '${command}'`, { hint: USAGE })
   }
 }
@@ -91,6 +100,37 @@ async function cmdSchema(output: string | undefined): Promise<number> {
   if (output === undefined || output === '-') process.stdout.write(text)
   else await writeAtomic(output, Buffer.from(text))
   return 0
+}
+
+async function cmdBootTest(args: string[], o: { json: boolean; keep: boolean; timeout?: string; shard?: string }): Promise<number> {
+  const timeoutS = o.timeout === undefined ? 60 : Number(o.timeout)
+  if (!(timeoutS > 0)) throw new HostbakeError(`--timeout ${o.timeout}: expected a number of seconds`)
+  let loaded = await loadProfiles(args.length > 0 ? args : (await listProfiles(repoPath('profiles'))).map((f) => path.relative(process.cwd(), f)))
+  if (args.length > 0) requireTestSection(loaded)
+  else {
+    for (const l of loaded.filter((x) => x.profile.test === undefined)) log(`${l.file}: no test: section, not boot-tested`)
+    loaded = loaded.filter((x) => x.profile.test !== undefined)
+  }
+  loaded = selectShard(loaded, o.shard)
+  if (loaded.length === 0) throw new HostbakeError('no profile to boot-test', { hint: 'give profiles with a test: section' })
+  const started = performance.now()
+  const bootLog = (m: string) => log(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${m}`)
+  // the harness schedules boots up to the core count; all profiles are handed over at once
+  const results = await Promise.all(loaded.map((l) => bootTestProfile(l, { timeoutS, keep: o.keep, log: bootLog })))
+  for (const r of results) {
+    log(`${r.ok ? 'PASS' : 'FAIL'} ${r.hostname} (${r.profile}): ${r.passed} passed, ${r.failed} failed, ${r.wallS} s`)
+    if (!r.ok) {
+      if (r.timedOut) log(`  no report from the guest within --timeout ${timeoutS} s`)
+      if (r.panicked) log('  the guest kernel panicked')
+      for (const c of r.checks.filter((x) => !x.pass)) log(`  FAIL ${c.name} ${c.detail}`)
+      if (r.tail) process.stderr.write(`${r.tail.replace(/^/gm, '  | ')}\n`)
+    }
+    if (r.workDir) log(`  work folder kept: ${r.workDir} (serial log ${r.serialLog})`)
+  }
+  const bad = results.filter((r) => !r.ok).length
+  if (o.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`)
+  log(`boot-test: ${results.length - bad} passed, ${bad} failed`)
+  return bad > 0 ? 1 : 0
 }
 
 function writeStdout(data: Buffer): Promise<void> {

@@ -1,6 +1,7 @@
 // npm run bench: bake 1,000 generated host profiles with the hostbake CLI, and in the same run make
 // the same overlays the way aports' genapkovl-dhcp.sh does (mkdir + heredocs + rc_add + tar | gzip -9n
-// per host). Reports medians and the ratio; each variant runs ROUNDS times, alternating.
+// per host). Reports medians and the ratio; each variant runs ROUNDS times, alternating. Then the boot
+// benchmark: wall time per boot-testable profile and the harness overhead (wall minus guest uptime).
 import { spawnSync } from 'node:child_process'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
@@ -9,9 +10,11 @@ import { bakeHost } from '../hostPipeline.js'
 import { parseProfileText } from '../profileLoad.js'
 import { sortedEntries } from '../overlayRender.js'
 import { repoPath } from '../repoRoot.js'
+import { benchBoot, formatBootBench } from '../boot/bootBench.js'
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
+const BOOT_ROUNDS = Number(process.env.BENCH_BOOT_ROUNDS ?? 3)
 
 // Four kinds of host, as in profiles/: ids + preempt, by address, AMD diskless with a key, GPU.
 function profileText(i: number): string {
@@ -93,10 +96,12 @@ async function main(): Promise<void> {
       hostbake: { medianSeconds: +hbMed.toFixed(3), hostsPerSecond: +(HOSTS / hbMed).toFixed(0), msPerHost: +((hbMed * 1000) / HOSTS).toFixed(3) },
       shellBaseline: { medianSeconds: +shMed.toFixed(3), hostsPerSecond: +(HOSTS / shMed).toFixed(0), msPerHost: +((shMed * 1000) / HOSTS).toFixed(3) },
       speedupVsShell: +(shMed / hbMed).toFixed(1),
+      boot: await benchBoot(BOOT_ROUNDS),
     }
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
     process.stderr.write(`bench: hostbake ${report.hostbake.hostsPerSecond} hosts/s (${report.hostbake.msPerHost} ms/host), ` +
       `shell ${report.shellBaseline.hostsPerSecond} hosts/s: ${report.speedupVsShell}x\n`)
+    process.stderr.write(formatBootBench(report.boot))
   } finally {
     await rm(work, { recursive: true, force: true })
   }

@@ -1,16 +1,17 @@
-// Boot benchmark: runs every boot scenario ROUNDS times (in parallel up to the core count) and reports, per
-// scenario, the median wall time and the harness overhead (wall minus the guest's uptime at its report).
-// usage: node dist/scripts/boot/bootBench.js [ROUNDS] [--json]      (stdout: the table or JSON; progress: stderr)
-import os from 'node:os'
+// Boot benchmark: boots every boot-testable profile (profiles/ with a test: section, test/boot/profiles/)
+// ROUNDS times, in parallel up to the core count, and reports per profile the median wall time and the
+// harness overhead (wall minus the guest's uptime at its report). `npm run bench` runs it after the
+// overlay benchmark; alone: node dist/scripts/boot/bootBench.js [ROUNDS] [--json]
+import { readdir } from 'node:fs/promises'
 import path from 'node:path'
-import fs from 'node:fs/promises'
 import { pathToFileURL } from 'node:url'
-import { overlayFiles, packOverlay, scenarios } from '../../test/boot/overlayFixture.js'
-import { bootOverlay, type BootReport } from './bootOverlay.js'
-import { runParallel } from './bootSchedule.js'
+import { bootTestProfile, type BootTestResult } from '../bootTest.js'
+import { loadProfiles } from '../hostPipeline.js'
+import { mapLimit } from '../outputWrite.js'
+import { repoPath } from '../repoRoot.js'
 
-export interface BenchRow {
-  scenario: string
+export interface BootBenchRow {
+  profile: string
   runs: number
   ok: number
   medianWallS: number
@@ -23,52 +24,45 @@ const median = (xs: number[]) => {
   return s.length ? (s.length % 2 ? s[(s.length - 1) / 2] : (s[s.length / 2 - 1] + s[s.length / 2]) / 2) : NaN
 }
 
-export async function benchBoot(rounds = 3): Promise<{ rows: BenchRow[]; suiteWallS: number }> {
-  const base = await fs.mkdtemp(path.join(os.tmpdir(), 'hostbake-bench-'))
+async function yamlIn(dir: string): Promise<string[]> {
+  return (await readdir(repoPath(dir))).filter((f) => f.endsWith('.yaml')).sort().map((f) => repoPath(dir, f))
+}
+
+export async function benchBoot(rounds = 3): Promise<{ rows: BootBenchRow[]; suiteWallS: number }> {
+  const loaded = (await loadProfiles([...(await yamlIn('profiles')), ...(await yamlIn('test/boot/profiles'))]))
+    .filter((l) => l.profile.test !== undefined)
   const started = performance.now()
-  try {
-    const apkovls = new Map<string, string>()
-    for (const s of scenarios) apkovls.set(s.name, await packOverlay(base, s.overlay.host, overlayFiles(s.overlay)))
-    const tasks = scenarios.flatMap((s) => Array.from({ length: rounds }, (_, i) => async () => {
-      const r = await bootOverlay({
-        apkovl: apkovls.get(s.name)!, machine: s.machine, expect: s.expect, cmdline: s.cmdline, medium: s.medium,
-        workDir: path.join(base, `${s.name}-${i}`), timeoutS: 60, log: () => {},
-      })
-      // a negative control "works" when it fails as designed
-      const asDesigned = s.mustFail ? r.sentinel && !r.ok : r.ok
-      process.stderr.write(`bench: ${s.name} #${i + 1} ${asDesigned ? 'ok' : 'UNEXPECTED'} ${r.wallS.toFixed(2)} s\n`)
-      if (!asDesigned) {
-        const failed = r.checks.filter((c) => !c.pass).map((c) => c.name).join(' ')
-        process.stderr.write(`bench:   sentinel=${r.sentinel} timedOut=${r.timedOut} panicked=${r.panicked} failed=[${failed}]\n${r.tail ?? ''}\n`)
-      }
-      return { name: s.name, r, asDesigned }
-    }))
-    const results = await runParallel(tasks)
-    const rows = scenarios.map((s) => {
-      const mine = results.filter((x) => x.name === s.name)
-      const rs: BootReport[] = mine.map((x) => x.r)
-      return {
-        scenario: s.name, runs: rs.length, ok: mine.filter((x) => x.asDesigned).length,
-        medianWallS: median(rs.map((r) => r.wallS)),
-        medianGuestS: median(rs.flatMap((r) => (r.guestUptimeS === undefined ? [] : [r.guestUptimeS]))),
-        medianOverheadS: median(rs.flatMap((r) => (r.overheadS === undefined ? [] : [r.overheadS]))),
-      }
-    })
-    return { rows, suiteWallS: (performance.now() - started) / 1000 }
-  } finally {
-    await fs.rm(base, { recursive: true, force: true })
+  const runs = loaded.flatMap((l) => Array.from({ length: rounds }, (_, i) => ({ l, i })))
+  // all handed over at once: the harness's machine-wide slots bound the parallelism to the core count
+  const results: BootTestResult[] = await mapLimit(runs, runs.length, async ({ l, i }) => {
+    const r = await bootTestProfile(l, { timeoutS: 60, keep: false, log: () => {} })
+    process.stderr.write(`bench: ${r.hostname} #${i + 1} ${r.ok ? 'ok' : 'FAILED'} ${r.wallS.toFixed(2)} s\n`)
+    return r
+  })
+  const suiteWallS = (performance.now() - started) / 1000
+  const rows = loaded.map((l) => {
+    const rs = results.filter((r) => r.profile === l.file)
+    return {
+      profile: path.relative(repoPath(), l.file), runs: rs.length, ok: rs.filter((r) => r.ok).length,
+      medianWallS: +median(rs.map((r) => r.wallS)).toFixed(2),
+      medianGuestS: +median(rs.flatMap((r) => (r.guestUptimeS === undefined ? [] : [r.guestUptimeS]))).toFixed(2),
+      medianOverheadS: +median(rs.flatMap((r) => (r.overheadS === undefined ? [] : [r.overheadS]))).toFixed(2),
+    }
+  })
+  return { rows, suiteWallS: +suiteWallS.toFixed(1) }
+}
+
+export function formatBootBench({ rows, suiteWallS }: { rows: BootBenchRow[]; suiteWallS: number }): string {
+  const out = ['profile                                   runs  ok  wall(s)  guest(s)  overhead(s)']
+  for (const r of rows) {
+    out.push(`${r.profile.padEnd(42)}${String(r.runs).padStart(4)}${String(r.ok).padStart(4)}${r.medianWallS.toFixed(2).padStart(9)}${r.medianGuestS.toFixed(2).padStart(10)}${r.medianOverheadS.toFixed(2).padStart(13)}`)
   }
+  out.push(`suite: ${rows.reduce((n, r) => n + r.runs, 0)} boots in ${suiteWallS} s`)
+  return `${out.join('\n')}\n`
 }
 
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const rounds = Number(process.argv.find((a) => /^\d+$/.test(a))) || 3
-  const { rows, suiteWallS } = await benchBoot(rounds)
-  if (process.argv.includes('--json')) console.log(JSON.stringify({ rows, suiteWallS }, null, 2))
-  else {
-    console.log('scenario                      runs  ok  wall(s)  guest(s)  overhead(s)')
-    for (const r of rows) {
-      console.log(`${r.scenario.padEnd(30)}${String(r.runs).padStart(4)}${String(r.ok).padStart(4)}${r.medianWallS.toFixed(2).padStart(9)}${r.medianGuestS.toFixed(2).padStart(10)}${r.medianOverheadS.toFixed(2).padStart(13)}`)
-    }
-    console.log(`suite: ${rows.reduce((n, r) => n + r.runs, 0)} boots in ${suiteWallS.toFixed(1)} s`)
-  }
+  const result = await benchBoot(rounds)
+  process.stdout.write(process.argv.includes('--json') ? `${JSON.stringify(result, null, 2)}\n` : formatBootBench(result))
 }

@@ -50,17 +50,3 @@ export async function withBootSlot<T>(fn: () => Promise<T>, slots = defaultSlots
     await fs.rm(held, { force: true })
   }
 }
-
-/** Runs tasks with at most `limit` in flight (each still takes a machine-wide slot). */
-export async function runParallel<T>(tasks: (() => Promise<T>)[], limit = defaultSlots): Promise<T[]> {
-  const results: T[] = new Array(tasks.length)
-  let next = 0
-  const worker = async () => {
-    while (next < tasks.length) {
-      const i = next++
-      results[i] = await tasks[i]()
-    }
-  }
-  await Promise.all(Array.from({ length: Math.min(limit, tasks.length) }, worker))
-  return results
-}

@@ -19,7 +19,7 @@ export async function bootScenario(s: Scenario, apkovl?: string): Promise<BootRe
   try {
     const ovl = apkovl ?? (await packOverlay(ovlDir, s.overlay.host, overlayFiles(s.overlay)))
     return await bootOverlay({
-      apkovl: ovl, cmdline: s.cmdline, machine: s.machine, expect: s.expect, medium: s.medium,
+      apkovl: ovl, machine: s.machine, expect: s.expect,
       workDir: work, timeoutS: bootTimeoutS, log: () => {},
     })
   } finally {

@@ -1,5 +1,5 @@
-// Hand-made apkovls for the boot scenarios, shaped like the pipeline's output (relative entries, no `./`),
-// until profiles produce them. Each scenario is data: overlay files + machine + expectations.
+// Hand-made apkovls for the negative controls that hostbake itself would never write (shaped like its
+// output: relative entries, no `./`). Each scenario is data: overlay files + machine + expectations.
 import { $ } from 'zx'
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -51,17 +51,6 @@ export const vfioModulesLines = [
   'kernel/drivers/vfio/pci/vfio-pci-core.ko*',
 ]
 
-export const overrideScript = `#!/bin/sh
-# vfio-override.sh ADDR...: pin each PCI address to vfio-pci before the host driver can claim it
-for a in "$@"; do
-  echo vfio-pci > /sys/bus/pci/devices/$a/driver_override
-done
-/sbin/modprobe -i vfio-pci
-for a in "$@"; do
-  [ -e /sys/bus/pci/devices/$a/driver ] || echo $a > /sys/bus/pci/drivers_probe
-done
-`
-
 export interface OverlayOptions {
   host: string
   /** vfio-pci ids= list */
@@ -69,11 +58,7 @@ export interface OverlayOptions {
   /** lines of etc/modprobe.d/vfio.conf after the options line */
   modprobeExtra?: string[]
   vfioModules?: string[]
-  /** addresses bound through driver_override from an `install <driver>` line */
-  addresses?: { driver: string; addrs: string[] }
   kernelOpts: string
-  /** etc/update-extlinux.conf (sys install); false for a diskless overlay */
-  extlinux?: boolean
   modules?: string[]
   etcModules?: string[]
   marker?: boolean
@@ -93,17 +78,9 @@ export function overlayFiles(o: OverlayOptions): OverlayFiles {
     'etc/mkinitfs/features.d/vfio.modules': (o.vfioModules ?? vfioModulesLines).join('\n') + '\n',
     'etc/modules': (o.etcModules ?? ['tun', 'vfio_iommu_type1']).join('\n') + '\n',
   }
-  if (o.addresses) {
-    const script = '/usr/libexec/hostbake/vfio-override.sh'
-    files['etc/mkinitfs/features.d/vfio.files'] = `${script}\n`
-    files[script.slice(1)] = { content: overrideScript, mode: 0o755 }
-    conf.push(`install ${o.addresses.driver} ${script} ${o.addresses.addrs.join(' ')}; /sbin/modprobe --ignore-install ${o.addresses.driver} $CMDLINE_OPTS`)
-  }
   files['etc/modprobe.d/vfio.conf'] = conf.join('\n') + '\n'
-  if (o.extlinux !== false) {
-    const modules = o.modules ?? ['sd-mod', 'usb-storage', 'ext4', 'vfio', 'vfio-pci', 'vfio_iommu_type1']
-    files['etc/update-extlinux.conf'] = `default_kernel_opts="${o.kernelOpts}"\nmodules=${modules.join(',')}\nroot=\n`
-  }
+  const modules = o.modules ?? ['sd-mod', 'usb-storage', 'ext4', 'vfio', 'vfio-pci', 'vfio_iommu_type1']
+  files['etc/update-extlinux.conf'] = `default_kernel_opts="${o.kernelOpts}"\nmodules=${modules.join(',')}\nroot=\n`
   if (o.marker ?? true) files['etc/.default_boot_services'] = ''
   if (o.withRunlevels ?? true) Object.assign(files, runlevels())
   return files
@@ -114,68 +91,18 @@ export interface Scenario {
   overlay: OverlayOptions
   machine: QemuMachine
   expect: BootExpect
-  medium?: 'initrd' | 'disk'
-  cmdline?: string
   /** for negative controls: the checks that must FAIL (everything else may do as it likes) */
   mustFail?: string[]
 }
 
-/** seed 001's host: ICH10 UHCI/EHCI group -> QEMU's ICH9 functions in one slot, sharing one group */
-export const ich9Usb = [
-  'ich9-usb-uhci1,addr=1d.0,multifunction=on',
-  'ich9-usb-uhci2,addr=1d.1',
-  'ich9-usb-uhci3,addr=1d.2',
-  'ich9-usb-ehci1,addr=1d.7',
-]
-export const ich9UsbIds = ['8086:2934', '8086:2935', '8086:2936', '8086:293a']
-export const ich9UsbGroup = ['0000:00:1d.0', '0000:00:1d.1', '0000:00:1d.2', '0000:00:1d.7']
-
 const intelOpts = 'quiet rootfstype=ext4 intel_iommu=on iommu=pt'
 const uhciPair = ['ich9-usb-uhci1,addr=1d.0,multifunction=on', 'ich9-usb-uhci2,addr=1d.1']
 const uhciPairIds = ['8086:2934', '8086:2935']
-const uhciPairGroup = ['0000:00:1d.0', '0000:00:1d.1']
 
-/** The boot scenarios of issue 3; negative controls list the checks that must fail. */
+/** Negative controls a profile cannot express (hostbake would never write these overlays): each lists the
+ * checks that must FAIL, proving the harness catches what breaks real Alpine hosts. Positive scenarios
+ * and the other negative controls are profiles: test/boot/profiles/, test/boot/negative/. */
 export const scenarios: Scenario[] = [
-  {
-    // seed 001: ICH10 UHCI/EHCI group on vfio-pci by ids, softdep line for the host's igb kept verbatim
-    name: 'seed001-intel',
-    overlay: { host: 'seed001', ids: ich9UsbIds, kernelOpts: intelOpts, modprobeExtra: ['softdep igb pre: vfio-pci'] },
-    machine: { iommu: 'intel', devices: [...ich9Usb, 'e1000e,addr=03.0'] },
-    expect: { vfioIds: ich9UsbIds, vfioAddresses: [], groups: [ich9UsbGroup], drivers: { '0000:00:03.0': 'e1000e' } },
-  },
-  {
-    // uhci_hcd sits in the initramfs (usb feature) and coldplug would claim the controllers: vfio-pci wins only
-    // because `modules=` loads it first. The config softdep for uhci_hcd is ignored by kmod (see neg-uhci-*)
-    name: 'uhci-preempt-by-modules',
-    overlay: { host: 'uhci', ids: uhciPairIds, kernelOpts: intelOpts, modprobeExtra: ['softdep uhci_hcd pre: vfio-pci'] },
-    machine: { iommu: 'intel', devices: uhciPair },
-    expect: { vfioIds: uhciPairIds, vfioAddresses: [], groups: [uhciPairGroup] },
-  },
-  {
-    // two identical NICs: 04.0 pinned by address (driver_override from an install line), 03.0 stays on e1000e
-    name: 'e1000e-by-address',
-    // (no .default_boot_services marker: the overlay's own sysinit links must be enough)
-    overlay: { host: 'nics', kernelOpts: intelOpts, addresses: { driver: 'e1000e', addrs: ['0000:00:04.0'] }, marker: false },
-    machine: { iommu: 'intel', devices: ['e1000e,addr=03.0', 'e1000e,addr=04.0'] },
-    expect: { vfioIds: [], vfioAddresses: ['0000:00:04.0'], drivers: { '0000:00:03.0': 'e1000e' } },
-  },
-  {
-    name: 'seed001-amd',
-    overlay: { host: 'seed001amd', ids: ich9UsbIds, kernelOpts: 'quiet rootfstype=ext4 iommu=pt' },
-    machine: { iommu: 'amd', devices: ich9Usb },
-    expect: { vfioIds: ich9UsbIds, vfioAddresses: [], groups: [ich9UsbGroup] },
-  },
-  {
-    // diskless: no update-extlinux.conf; the apkovl is found at the top level of the boot disk
-    name: 'diskless-medium',
-    overlay: { host: 'diskless', ids: uhciPairIds, kernelOpts: '', extlinux: false },
-    cmdline: 'modules=loop,squashfs,sd-mod,usb-storage,vfio,vfio-pci,vfio_iommu_type1 quiet intel_iommu=on iommu=pt',
-    medium: 'disk',
-    machine: { iommu: 'intel', devices: uhciPair },
-    expect: { vfioIds: uhciPairIds, vfioAddresses: [], groups: [uhciPairGroup] },
-  },
-  // --- negative controls
   {
     name: 'neg-no-type1',
     overlay: {
@@ -185,20 +112,6 @@ export const scenarios: Scenario[] = [
     machine: { iommu: 'intel', devices: uhciPair },
     expect: { vfioIds: uhciPairIds, vfioAddresses: [] },
     mustFail: ['initramfs_modules', 'vfio_probe_'],
-  },
-  {
-    name: 'neg-unlisted-sibling',
-    overlay: { host: 'sibling', ids: ['8086:2934'], kernelOpts: intelOpts },
-    machine: { iommu: 'intel', devices: uhciPair },
-    expect: { vfioIds: ['8086:2934'], vfioAddresses: [] },
-    mustFail: ['group_clean_', 'vfio_probe_'],
-  },
-  {
-    name: 'neg-no-iommu',
-    overlay: { host: 'noiommu', ids: uhciPairIds, kernelOpts: intelOpts },
-    machine: { iommu: 'none', devices: uhciPair },
-    expect: { vfioIds: uhciPairIds, vfioAddresses: [] },
-    mustFail: ['iommu_on', 'iommu_groups', 'driver_0000:00:1d.0'],
   },
   {
     // kmod uses only the first softdep of a module, and uhci_hcd ships its own (pre: ehci_pci)
