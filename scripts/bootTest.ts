@@ -26,6 +26,8 @@ export interface BootTestResult {
   /** no sentinel before --timeout, or a kernel panic */
   timedOut: boolean
   panicked: boolean
+  accel: 'kvm' | 'tcg'
+  kvmFellBack: boolean
   wallS: number
   guestUptimeS?: number
   overheadS?: number
@@ -103,7 +105,7 @@ export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptio
     })
     return {
       profile: loaded.file, hostname: host.hostname, ok: r.ok, passed: r.passed, failed: r.failed,
-      timedOut: r.timedOut, panicked: r.panicked,
+      timedOut: r.timedOut, panicked: r.panicked, accel: r.accel, kvmFellBack: r.kvmFellBack,
       wallS: +r.wallS.toFixed(2),
       ...(r.guestUptimeS !== undefined ? { guestUptimeS: r.guestUptimeS } : {}),
       ...(r.overheadS !== undefined ? { overheadS: +r.overheadS.toFixed(2) } : {}),

@@ -73,6 +73,9 @@ export interface BootReport {
   /** the guest printed its sentinel line */
   sentinel: boolean
   timedOut: boolean
+  /** accelerator of the verdict; kvmFellBack: KVM was asked for, hung silent, and TCG redid the boot */
+  accel: 'kvm' | 'tcg'
+  kvmFellBack: boolean
   /** the guest kernel panicked */
   panicked: boolean
   cmdline: string
@@ -168,6 +171,7 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
     const keepWork = opts.keep || !ok
     return {
       ok, checks: guest.checks, passed, failed, sentinel: !!guest.sentinel, timedOut: run.timedOut, panicked: run.panicked, cmdline,
+      accel: run.accel, kvmFellBack: run.kvmFellBack,
       wallS, qemuWallS: run.qemuWallS, sentinelAtS: run.sentinelAtS, guestUptimeS: guest.guestUptimeS,
       overheadS: guest.guestUptimeS === undefined ? undefined : wallS - guest.guestUptimeS,
       serialLogPath, workDir: keepWork ? work : undefined,

@@ -22,6 +22,8 @@ export interface QemuRun {
   serialLog: string
   pidFile: string
   timeoutS: number
+  /** default: tcg, or kvm when HOSTBAKE_ACCEL=kvm and /dev/kvm is usable */
+  accel?: 'kvm' | 'tcg'
 }
 
 export interface QemuResult {
@@ -33,10 +35,14 @@ export interface QemuResult {
   qemuWallS: number
   /** seconds from QEMU start to the sentinel line on the serial console */
   sentinelAtS?: number
+  /** the accelerator the result came from (tcg after a KVM hang) */
+  accel: 'kvm' | 'tcg'
+  /** KVM was asked for, the guest stayed silent, and the boot was redone under TCG */
+  kvmFellBack: boolean
 }
 
 /** KVM boots hang on the CI machines: TCG unless HOSTBAKE_ACCEL=kvm asks for KVM and /dev/kvm is usable. */
-export function pickAccel(): string {
+export function pickAccel(): 'kvm' | 'tcg' {
   if (process.env.HOSTBAKE_ACCEL !== 'kvm') return 'tcg'
   try {
     accessSync('/dev/kvm', constants.R_OK | constants.W_OK)
@@ -53,7 +59,7 @@ export function qemuArgs(run: QemuRun): string[] {
     : run.machine.iommu === 'amd' ? ['-device', 'amd-iommu,intremap=on']
     : []
   return [
-    '-accel', pickAccel(),
+    '-accel', run.accel ?? pickAccel(),
     // split irqchip: required by the vIOMMU's interrupt remapping. No SATA/SMBus/PS2: their drivers' probes cost
     // ~0.8 s of TCG time and they are never passed through (add them back with -device if a test needs them)
     '-machine', 'q35,kernel-irqchip=split,sata=off,smbus=off,i8042=off',
@@ -117,13 +123,29 @@ function untrack(p: ProcessPromise) {
   }
 }
 
+// A KVM guest that hangs prints nothing at all on its serial console (measured on these machines: the
+// kernel never starts). Seconds of silence after which a KVM boot counts as hung and is redone under TCG.
+const KVM_SILENCE_S = Number(process.env.HOSTBAKE_KVM_SILENCE_S) || 10
+
 export async function runQemu(run: QemuRun): Promise<QemuResult> {
+  const accel = run.accel ?? pickAccel()
+  if (accel === 'kvm') {
+    const r = await runQemuOnce({ ...run, accel }, KVM_SILENCE_S)
+    if (!r.silent) return { ...r, accel, kvmFellBack: false }
+    process.stderr.write(`boot: the KVM guest printed nothing in ${KVM_SILENCE_S} s (KVM boots hang on some hosts): falling back to TCG\n`)
+  }
+  const r = await runQemuOnce({ ...run, accel: 'tcg' })
+  return { ...r, accel: 'tcg', kvmFellBack: accel === 'kvm' }
+}
+
+async function runQemuOnce(run: QemuRun, silenceS?: number): Promise<Omit<QemuResult, 'accel' | 'kvmFellBack'> & { silent: boolean }> {
   const started = performance.now()
   const log = createWriteStream(run.serialLog)
   let sawSentinel = false
   let timedOut = false
   let sentinelAtS: number | undefined
   let panicked = false
+  let silent = false
   let tail = ''
   // exec: the shell zx starts is replaced by QEMU, so killing the process kills QEMU itself
   const args = qemuArgs(run)
@@ -136,8 +158,13 @@ export async function runQemu(run: QemuRun): Promise<QemuResult> {
     timedOut = true
     void killNow(p)
   }, run.timeoutS * 1000)
+  const silence = silenceS === undefined ? undefined : setTimeout(() => {
+    silent = true
+    void killNow(p)
+  }, silenceS * 1000)
   try {
     p.stdout.on('data', (chunk: Buffer) => {
+      clearTimeout(silence)
       log.write(chunk)
       tail = (tail + chunk.toString('utf8')).slice(-4096)
       if (!panicked && /Kernel panic - not syncing/.test(tail)) {
@@ -154,9 +181,10 @@ export async function runQemu(run: QemuRun): Promise<QemuResult> {
     })
     p.stderr.on('data', (chunk: Buffer) => log.write(chunk))
     const out = await p
-    return { exitCode: out.exitCode, timedOut, panicked, sawSentinel, sentinelAtS, qemuWallS: (performance.now() - started) / 1000 }
+    return { exitCode: out.exitCode, timedOut, panicked, silent, sawSentinel, sentinelAtS, qemuWallS: (performance.now() - started) / 1000 }
   } finally {
     clearTimeout(timer)
+    clearTimeout(silence)
     clearTimeout(grace)
     if (p.exitCode === null) await killNow(p)
     await p.nothrow()

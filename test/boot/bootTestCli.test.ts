@@ -118,3 +118,18 @@ test('Ctrl-C during a boot kills QEMU and exits 130', async (t) => {
   t.deepEqual(processesMentioning(work), [], 'no process with the work folder in its command line')
   t.false(existsSync(path.join(os.tmpdir(), work)), 'the interrupted boot cleaned its work folder')
 })
+
+test('HOSTBAKE_ACCEL=kvm: a KVM guest that hangs silent is detected and the boot is redone under TCG', async (t) => {
+  const r = await runCli(['boot-test', 'test/boot/profiles/seed001-ich9-amd.yaml', '--json'], { env: { HOSTBAKE_ACCEL: 'kvm', HOSTBAKE_KVM_SILENCE_S: '3' } })
+  const [res] = JSON.parse(r.stdout.toString()) as BootTestResult[]
+  t.is(r.code, 0, r.stderr)
+  t.true(res.ok)
+  if (res.kvmFellBack) {
+    // these machines: /dev/kvm exists but KVM boots hang
+    t.is(res.accel, 'tcg')
+    t.regex(r.stderr, /printed nothing in 3 s .*falling back to TCG/)
+  } else {
+    // KVM worked, or /dev/kvm was not usable and TCG was picked up front
+    t.true(res.accel === 'kvm' || /\/dev\/kvm not usable/.test(r.stderr), r.stderr)
+  }
+})
