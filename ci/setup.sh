@@ -13,6 +13,7 @@ declare -A want=(
   [gcc]=/usr/bin/gcc
   [cpio]=/usr/bin/cpio
   [xz-utils]=/usr/bin/xz
+  [squashfs-tools]=/usr/bin/unsquashfs   # --modloop: Alpine's modloop is a squashfs
 )
 missing=()
 for pkg in "${!want[@]}"; do

@@ -10,8 +10,11 @@ import { bakeHost, type BakedHost } from './hostPipeline.js'
 import type { LoadedProfile } from './profileLoad.js'
 import type { BootExpect, BootReport } from './boot/bootOverlay.js'
 import type { QemuMachine } from './boot/qemuBoot.js'
+import type { BootKernel } from './boot/bootKernel.js'
 
 export interface BootTestOptions {
+  /** a user's own kernel and modules; default: the harness's Debian kernel */
+  kernel?: BootKernel
   timeoutS: number
   keep: boolean
   log: (msg: string) => void
@@ -101,6 +104,7 @@ export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptio
       workDir: work,
       timeoutS: opts.timeoutS,
       keep: opts.keep,
+      ...(opts.kernel ? { kernel: opts.kernel } : {}),
       log: (m) => opts.log(`${host.hostname}: ${m.replace(/^\S+\.apkovl\.tar\.gz: /, '')}`),
     })
     return {

@@ -5,7 +5,7 @@
 //   hostbake render PROFILE -o FILE|-               one overlay, to a file or stdout
 //   hostbake show PROFILE [--json]                  the resolved plan, each item with its reason
 //   hostbake schema [-o FILE]                       the profile JSON Schema for editors
-//   hostbake boot-test [PROFILE...] [--json] [--keep] [--timeout S] [--shard I/N]
+//   hostbake boot-test [PROFILE...] [--json] [--keep] [--timeout S] [--shard I/N] [--kernel K --modloop M]
 //                                                   boot each overlay in QEMU; the guest's report is the verdict
 //
 // Logs go to stderr, data to stdout. Exit codes: 0 ok, 2 bad input, 1 a failed boot test or anything else,
@@ -27,7 +27,7 @@ const USAGE = `usage:
   hostbake render PROFILE -o FILE|-
   hostbake show PROFILE [--json]
   hostbake schema [-o FILE]
-  hostbake boot-test [PROFILE...] [--json] [--keep] [--timeout S] [--shard I/N]
+  hostbake boot-test [PROFILE...] [--json] [--keep] [--timeout S] [--shard I/N] [--kernel K --modloop M]
 options: --verbose (stack traces), --help`
 
 const log = (msg: string) => process.stderr.write(`hostbake: ${msg}\n`)
@@ -43,6 +43,8 @@ async function main(argv: string[]): Promise<number> {
       keep: { type: 'boolean', default: false },
       timeout: { type: 'string' },
       shard: { type: 'string' },
+      kernel: { type: 'string' },
+      modloop: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -56,7 +58,7 @@ async function main(argv: string[]): Promise<number> {
     case 'render': return cmdRender(args, values.output)
     case 'show': return cmdShow(args, values.json)
     case 'schema': return cmdSchema(values.output)
-    case 'boot-test': return cmdBootTest(args, { json: values.json, keep: values.keep, timeout: values.timeout, shard: values.shard })
+    case 'boot-test': return cmdBootTest(args, values)
     default: throw new HostbakeError(`unknown command '${command}'`, { hint: USAGE })
   }
 }
@@ -102,7 +104,12 @@ async function cmdSchema(output: string | undefined): Promise<number> {
   return 0
 }
 
-async function cmdBootTest(args: string[], o: { json: boolean; keep: boolean; timeout?: string; shard?: string }): Promise<number> {
+async function cmdBootTest(args: string[], o: { json: boolean; keep: boolean; timeout?: string; shard?: string; kernel?: string; modloop?: string }): Promise<number> {
+  if ((o.kernel === undefined) !== (o.modloop === undefined)) throw new HostbakeError('--kernel and --modloop go together: a kernel image and its modules (e.g. Alpine\'s vmlinuz-lts and modloop-lts)')
+  const kernel = o.kernel && o.modloop
+    ? await (await import('./boot/bootKernel.js')).prepareUserKernel({ kernel: o.kernel, modloop: o.modloop })
+    : undefined
+  if (kernel) log(`kernel ${o.kernel}, modules ${kernel.kver} from ${o.modloop}`)
   const timeoutS = o.timeout === undefined ? 60 : Number(o.timeout)
   if (!(timeoutS > 0)) throw new HostbakeError(`--timeout ${o.timeout}: expected a number of seconds`)
   let loaded = await loadProfiles(args.length > 0 ? args : (await listProfiles(repoPath('profiles'))).map((f) => path.relative(process.cwd(), f)))
@@ -116,7 +123,7 @@ async function cmdBootTest(args: string[], o: { json: boolean; keep: boolean; ti
   const started = performance.now()
   const bootLog = (m: string) => log(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${m}`)
   // the harness schedules boots up to the core count; all profiles are handed over at once
-  const results = await Promise.all(loaded.map((l) => bootTestProfile(l, { timeoutS, keep: o.keep, log: bootLog })))
+  const results = await Promise.all(loaded.map((l) => bootTestProfile(l, { timeoutS, keep: o.keep, log: bootLog, ...(kernel ? { kernel } : {}) })))
   for (const r of results) {
     log(`${r.ok ? 'PASS' : 'FAIL'} ${r.hostname} (${r.profile}): ${r.passed} passed, ${r.failed} failed, ${r.wallS} s`)
     if (!r.ok) {

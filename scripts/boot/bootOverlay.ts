@@ -63,6 +63,8 @@ export interface BootOptions {
   timeoutS: number
   keep?: boolean
   log?: (msg: string) => void
+  /** default: the Debian kernel ci/setup-boot.sh prepared; or a user's own (prepareUserKernel) */
+  kernel?: BootKernel
 }
 
 export interface BootReport {
@@ -118,7 +120,7 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`boot: ${m}\n`))
   const elapsed = () => ((performance.now() - started) / 1000).toFixed(2)
   const medium = opts.medium ?? 'initrd'
-  const kernel: BootKernel = locateBootKernel()
+  const kernel: BootKernel = opts.kernel ?? locateBootKernel()
   if (!existsSync(opts.apkovl)) throw new HostbakeError(`no such apkovl: ${opts.apkovl}`)
   const apkovl = path.resolve(opts.apkovl)
   const work = path.resolve(opts.workDir)
