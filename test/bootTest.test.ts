@@ -1,0 +1,27 @@
+// boot-test's pure parts: shards, the machine and the expectations a profile gives the guest.
+import test from 'ava'
+import { HostbakeError } from '../scripts/hostbakeError.js'
+import { planBootExpect, planBootMachine, selectShard } from '../scripts/bootTest.js'
+import { bakeHost } from '../scripts/hostPipeline.js'
+import { loadProfile } from '../scripts/profileLoad.js'
+import { repoPath } from '../scripts/repoRoot.js'
+
+test('--shard I/N takes every N-th item from the I-th, and the shards cover the list exactly once', (t) => {
+  const items = ['a', 'b', 'c', 'd', 'e']
+  t.deepEqual(selectShard(items, '1/2'), ['a', 'c', 'e'])
+  t.deepEqual(selectShard(items, '2/2'), ['b', 'd'])
+  t.deepEqual([1, 2, 3].flatMap((i) => selectShard(items, `${i}/3`)).sort(), items)
+  t.is(selectShard(items, undefined), items)
+  for (const bad of ['0/2', '3/2', '1/0', 'x', '1-2']) t.throws(() => selectShard(items, bad), { instanceOf: HostbakeError }, bad)
+})
+
+test('the guest expects what the plan bound plus what the author knows; iommu defaults to the cpu', async (t) => {
+  const loaded = await loadProfile(repoPath('profiles', 'twin-nic.yaml'))
+  const host = await bakeHost(loaded)
+  t.deepEqual(planBootExpect(host, loaded), { vfioIds: [], vfioAddresses: ['0000:04:00.0'], drivers: { '0000:03:00.0': 'e1000e' } })
+  t.is(planBootMachine(loaded).iommu, 'intel')
+  const amd = await loadProfile(repoPath('test', 'boot', 'profiles', 'seed001-ich9-amd.yaml'))
+  const amdHost = await bakeHost(amd)
+  t.deepEqual(planBootExpect(amdHost, amd).vfioIds, ['8086:2934', '8086:2935'])
+  t.is(planBootMachine(amd).iommu, 'amd')
+})
