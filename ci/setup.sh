@@ -14,6 +14,8 @@ declare -A want=(
   [cpio]=/usr/bin/cpio
   [xz-utils]=/usr/bin/xz
   [squashfs-tools]=/usr/bin/unsquashfs   # --modloop: Alpine's modloop is a squashfs
+  [libvirt-clients]=/usr/bin/virt-xml-validate   # libvirt itself validates the domain and pool XML
+  [libxml2-utils]=/usr/bin/xmllint               # virt-xml-validate runs xmllint
 )
 missing=()
 for pkg in "${!want[@]}"; do
@@ -24,6 +26,17 @@ if [ ${#missing[@]} -gt 0 ]; then
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq >&2
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
+fi
+
+# ifupdown-ng, Alpine's network configurator, reads the generated /etc/network/interfaces in the tests.
+# Unpacked under .cache/tools, never installed: it would replace a Debian host's own ifupdown.
+ifng=.cache/tools/ifupdown-ng
+if [ ! -x "$ifng/sbin/ifquery" ]; then
+  echo "setup: unpacking ifupdown-ng into $ifng" >&2
+  tmp=$(mktemp -d) && chmod 777 "$tmp" # apt downloads as _apt
+  (cd "$tmp" && apt-get download -qq ifupdown-ng >&2) || { apt-get update -qq >&2 && (cd "$tmp" && apt-get download -qq ifupdown-ng >&2); }
+  rm -rf "$ifng" && mkdir -p "$ifng" && dpkg-deb -x "$tmp"/ifupdown-ng_*.deb "$ifng"
+  rm -rf "$tmp"
 fi
 
 # The boot-test kernel (downloaded once, cached under .cache/)

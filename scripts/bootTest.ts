@@ -10,6 +10,7 @@ import { bakeHost, type BakedHost } from './hostPipeline.js'
 import type { LoadedProfile } from './profileLoad.js'
 import type { BootExpect, BootReport } from './boot/bootOverlay.js'
 import type { QemuMachine } from './boot/qemuBoot.js'
+import { ALPINE_DEFAULT_MODULES } from './alpineDefaults.js'
 import type { BootKernel } from './boot/bootKernel.js'
 
 export interface BootTestOptions {
@@ -54,6 +55,9 @@ export function planBootExpect(host: BakedHost, loaded: LoadedProfile): BootExpe
     vfioAddresses: host.plan.vfioAddresses.map((a) => a.address),
     ...(spec.expect.groups ? { groups: spec.expect.groups } : {}),
     ...(Object.keys(drivers).length > 0 ? { drivers } : {}),
+    ...(host.plan.network ? { bridge: { name: host.plan.network.bridge, ports: host.plan.network.ports } } : {}),
+    // what the profile asked to load (Alpine's own /etc/modules lines are not the profile's claim)
+    loaded: host.plan.modules.map((m) => m.value).filter((m) => !(ALPINE_DEFAULT_MODULES as readonly string[]).includes(m)),
   }
 }
 

@@ -6,6 +6,8 @@ import {
   ALPINE_DISKLESS_INITRAMFS_MODULES, ALPINE_SYS_INITRAMFS_MODULES, DRIVERS_WITH_OWN_SOFTDEP,
 } from './alpineDefaults.js'
 import { RUNLEVELS, type Profile, type Runlevel } from './profileSchema.js'
+import { bindsById } from './profileCheck.js'
+import { planGuests, planPools, type PlannedGuest, type PlannedPool } from './libvirtPlan.js'
 
 export interface Item {
   value: string
@@ -37,6 +39,9 @@ export interface HostPlan {
   world: Item[]
   repositories: string[]
   runlevels: Record<Runlevel, Item[]>
+  network?: NonNullable<Profile['network']>
+  pools: PlannedPool[]
+  guests: PlannedGuest[]
 }
 
 export const OVERRIDE_SCRIPT = '/etc/hostbake/vfio-override.sh' // under /etc so lbu commit keeps it
@@ -47,7 +52,7 @@ export function planHost(profile: Profile): HostPlan {
   const hasDevices = profile.passthrough.devices.length > 0
   const vfioIds = planVfioIds(profile)
   const vfioAddresses = profile.passthrough.devices
-    .filter((d) => d.address !== undefined)
+    .filter((d) => d.address !== undefined && !bindsById(d))
     .map((d) => ({ address: d.address!, ...(d.id ? { id: d.id } : {}) }))
   const modprobe = planModprobe(profile, vfioIds, vfioAddresses)
   const usesKmod = modprobe.some((l) => /^(softdep|install) /.test(l.value))
@@ -80,6 +85,9 @@ export function planHost(profile: Profile): HostPlan {
     world: planWorld(profile, kernel, usesKmod),
     repositories: profile.repositories,
     runlevels: planRunlevels(profile),
+    ...(profile.network ? { network: profile.network } : {}),
+    pools: planPools(profile),
+    guests: planGuests(profile),
   }
 }
 
@@ -141,7 +149,7 @@ export function planVfioModules(kernel: KernelChoice): Item[] {
 function planVfioIds(profile: Profile): Item[] {
   const ids = new Map<string, string>()
   profile.passthrough.devices.forEach((d, i) => {
-    if (d.address === undefined && d.id !== undefined && !ids.has(d.id)) {
+    if (d.id !== undefined && bindsById(d) && !ids.has(d.id)) {
       ids.set(d.id, `passthrough.devices[${i}]: every device with this id`)
     }
   })
@@ -195,6 +203,7 @@ function planModules(profile: Profile): Item[] {
     if (!seen.has(m)) items.push({ value: m, reason: 'modules' })
     seen.add(m)
   }
+  if (profile.guests.length > 0 && !seen.has('tun')) items.push({ value: 'tun', reason: 'guests: libvirt needs /dev/net/tun for their network' })
   return items
 }
 
@@ -206,6 +215,12 @@ function planWorld(profile: Profile, kernel: KernelChoice, usesKmod: boolean): I
     world.set('syslinux', 'update-extlinux writes the kernel command line')
   }
   if (usesKmod) world.set('kmod', 'busybox modprobe ignores softdep and install lines; kmod honours them in the rootfs')
+  if (profile.network) world.set('bridge', `network.bridge ${profile.network.bridge}: bridge support for ifupdown`)
+  if (profile.guests.length > 0 || (profile.storage?.pools.length ?? 0) > 0) {
+    world.set('libvirt-daemon', 'guests and storage pools are defined in libvirtd')
+  }
+  if (profile.guests.length > 0) world.set('qemu-system-x86_64', 'guests: the emulator libvirt runs')
+  if (profile.guests.some((g) => g.firmware === 'uefi')) world.set('ovmf', 'guests with firmware: uefi boot OVMF')
   for (const p of profile.packages) if (!world.has(p)) world.set(p, 'packages')
   return [...world].map(([value, reason]) => ({ value, reason })).sort((a, b) => cmp(a.value, b.value))
 }
@@ -219,6 +234,15 @@ function planRunlevels(profile: Profile): Record<Runlevel, Item[]> {
     }
     out[level] = items
   }
+  // derived services go where Alpine's setup puts them, unless the profile placed them itself
+  const placed = new Set(RUNLEVELS.flatMap((l) => out[l].map((i) => i.value)))
+  const derive = (level: Runlevel, svc: string, reason: string) => {
+    if (!placed.has(svc)) out[level].push({ value: svc, reason })
+    placed.add(svc)
+  }
+  if (profile.network) derive('boot', 'networking', `network: brings up ${profile.network.bridge} from /etc/network/interfaces`)
+  if (profile.guests.length > 0 || (profile.storage?.pools.length ?? 0) > 0) derive('default', 'libvirtd', 'guests and pools: libvirtd defines and autostarts them')
+  if (profile.guests.length > 0) derive('default', 'libvirt-guests', 'guests: shut down gracefully with the host')
   return out
 }
 

@@ -24,14 +24,16 @@ export type FileMap = Map<string, OverlayEntry>
 const TEMPLATE_NAMES = [
   'etc/hostname', 'etc/apk/world', 'etc/apk/repositories', 'etc/modules', 'etc/modprobe.d/vfio.conf',
   'etc/mkinitfs/mkinitfs.conf', 'etc/mkinitfs/features.d/vfio.modules', 'etc/mkinitfs/features.d/vfio.files',
-  'etc/update-extlinux.conf', 'etc/hostbake/vfio-override.sh',
+  'etc/update-extlinux.conf', 'etc/hostbake/vfio-override.sh', 'etc/network/interfaces', 'etc/resolv.conf',
+  'etc/libvirt/qemu/guest.xml', 'etc/libvirt/storage/pool.xml',
 ] as const
 type TemplateName = (typeof TEMPLATE_NAMES)[number]
 
 let templates: Record<TemplateName, Handlebars.TemplateDelegate> | undefined
 function template(name: TemplateName): Handlebars.TemplateDelegate {
+  // XML is escaped (names and paths are checked, but a libosinfo URL may carry &); config files are not
   templates ??= Object.fromEntries(TEMPLATE_NAMES.map((n) => [n,
-    Handlebars.compile(readFileSync(repoPath('overlays', `${n}.hbs`), 'utf8'), { noEscape: true, strict: false }),
+    Handlebars.compile(readFileSync(repoPath('overlays', `${n}.hbs`), 'utf8'), { noEscape: !n.endsWith('.xml'), strict: false }),
   ])) as Record<TemplateName, Handlebars.TemplateDelegate>
   return templates[name]
 }
@@ -39,7 +41,7 @@ function template(name: TemplateName): Handlebars.TemplateDelegate {
 // The profile supplies user files (with sources read at load time); everything else comes from the plan.
 export function renderOverlay(plan: HostPlan, profile: Profile, sources: Map<number, Buffer> = new Map()): FileMap {
   const files: FileMap = new Map()
-  const put = (name: TemplateName, ctx: object, mode = 0o644) => addFile(files, name, Buffer.from(template(name)(ctx)), mode)
+  const put = (name: TemplateName, ctx: object, mode = 0o644, as: string = name) => addFile(files, as, Buffer.from(template(name)(ctx)), mode)
 
   put('etc/hostname', plan)
   put('etc/apk/world', plan)
@@ -62,11 +64,24 @@ export function renderOverlay(plan: HostPlan, profile: Profile, sources: Map<num
       root: plan.root ?? '',
     })
   }
+  if (plan.network) {
+    const dhcp = plan.network.dhcp
+    const ctx = { ...plan, ports: plan.network.ports.join(' '), static: dhcp === true ? undefined : dhcp }
+    put('etc/network/interfaces', ctx)
+    if (dhcp !== true && dhcp.dns.length > 0) put('etc/resolv.conf', { ...plan, dns: dhcp.dns })
+  }
+  for (const pool of plan.pools) {
+    put('etc/libvirt/storage/pool.xml', { ...plan, pool }, 0o600, `etc/libvirt/storage/${pool.name}.xml`)
+    addSymlink(files, `etc/libvirt/storage/autostart/${pool.name}.xml`, `/etc/libvirt/storage/${pool.name}.xml`)
+    addDir(files, `${pool.path.slice(1)}/`, undefined, 0o711) // libvirt's images folder: traversable, not listable
+  }
+  for (const guest of plan.guests) {
+    put('etc/libvirt/qemu/guest.xml', { ...plan, guest: { ...guest, passthroughCpu: guest.cpu === 'host-passthrough' } }, 0o600, `etc/libvirt/qemu/${guest.name}.xml`)
+    if (guest.autostart) addSymlink(files, `etc/libvirt/qemu/autostart/${guest.name}.xml`, `/etc/libvirt/qemu/${guest.name}.xml`)
+  }
   for (const level of RUNLEVELS) {
     addDir(files, `etc/runlevels/${level}/`)
-    for (const svc of plan.runlevels[level]) {
-      addEntry(files, { name: `etc/runlevels/${level}/${svc.value}`, type: 'symlink', mode: 0o777, uid: 0, gid: 0, target: `/etc/init.d/${svc.value}` })
-    }
+    for (const svc of plan.runlevels[level]) addSymlink(files, `etc/runlevels/${level}/${svc.value}`, `/etc/init.d/${svc.value}`)
   }
   addUserFiles(files, profile, sources)
   return files
@@ -97,17 +112,22 @@ function addFile(files: FileMap, name: string, data: Buffer, mode: number, uid =
   addEntry(files, { name, type: 'file', mode, uid, gid, data })
 }
 
+// Absolute targets, as Alpine's own tools write them (rc-update, virsh autostart).
+function addSymlink(files: FileMap, name: string, target: string): void {
+  addEntry(files, { name, type: 'symlink', mode: 0o777, uid: 0, gid: 0, target })
+}
+
 function addEntry(files: FileMap, entry: OverlayEntry): void {
   const parent = path.posix.dirname(entry.name.replace(/\/$/, ''))
   if (parent !== '.') addDir(files, `${parent}/`, entry)
   files.set(entry.name, entry)
 }
 
-function addDir(files: FileMap, name: string, child?: OverlayEntry): void {
+function addDir(files: FileMap, name: string, child?: OverlayEntry, mode = dirMode(name)): void {
   if (files.has(name)) return
   // A .ssh directory belongs to the user whose keys it holds (sshd StrictModes).
   const owner = name.endsWith('/.ssh/') && child ? child : { uid: 0, gid: 0 }
-  addEntry(files, { name, type: 'directory', mode: dirMode(name), uid: owner.uid, gid: owner.gid })
+  addEntry(files, { name, type: 'directory', mode, uid: owner.uid, gid: owner.gid })
 }
 
 export function sortedEntries(files: FileMap): OverlayEntry[] {

@@ -4,6 +4,7 @@ import path from 'node:path/posix'
 import { RUNLEVELS, type Profile, type ProfileFile } from './profileSchema.js'
 import { planKernel, seriesAtLeast } from './kernelSeries.js'
 import { ALPINE_DEFAULT_RUNLEVELS } from './alpineDefaults.js'
+import { checkGuests } from './guestCheck.js'
 
 export interface CheckIssue {
   path: (string | number)[]
@@ -17,6 +18,7 @@ export function checkProfile(profile: Profile): CheckIssue[] {
     ...checkPassthrough(profile),
     ...checkServices(profile),
     ...profile.files.flatMap((f, i) => checkFile(f, i)),
+    ...checkGuests(profile),
   ]
 }
 
@@ -93,15 +95,24 @@ function checkPassthrough(profile: Profile): CheckIssue[] {
     }
   })
   // ids= takes every device with that id, which defeats binding one of two identical devices by address.
+  const idBound = new Map<string, number>()
+  devices.forEach((d, i) => { if (d.id !== undefined && bindsById(d) && !idBound.has(d.id)) idBound.set(d.id, i) })
   devices.forEach((d, i) => {
-    if (d.address === undefined || d.id === undefined) return
-    const first = idOnly.get(d.id)
+    if (d.address === undefined || d.id === undefined || bindsById(d)) return
+    const first = idBound.get(d.id)
     if (first !== undefined) {
       issues.push({
         path: ['passthrough', 'devices', i, 'id'],
         message: `${d.id} is also bound by id in devices[${first}], which takes every device with that id, so ${d.address} is listed twice; keep the address entry (one device) or the id entry (all of them)`,
       })
     }
+  })
+  const names = new Map<string, number>()
+  devices.forEach((d, i) => {
+    if (d.name === undefined) return
+    const first = names.get(d.name)
+    if (first !== undefined) issues.push({ path: ['passthrough', 'devices', i, 'name'], message: `${d.name} also names devices[${first}]` })
+    else names.set(d.name, i)
   })
   const seen = new Set<string>()
   preempt.forEach((drv, i) => {
@@ -114,6 +125,11 @@ function checkPassthrough(profile: Profile): CheckIssue[] {
     issues.push({ path: ['passthrough', 'preempt'], message: 'there are no passthrough.devices to take from these drivers' })
   }
   return issues
+}
+
+// A device is bound by ids= when it has no address, or when bind: id says so.
+export function bindsById(d: { id?: string; address?: string; bind?: 'id' | 'address' }): boolean {
+  return d.id !== undefined && (d.address === undefined || d.bind === 'id')
 }
 
 function checkServices(profile: Profile): CheckIssue[] {

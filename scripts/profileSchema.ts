@@ -36,22 +36,86 @@ const address = (example: string) =>
 export const hostnameSchema = str(rfc1123Label, 'an RFC 1123 label: a-z, 0-9 and -, 1-63 characters, not starting or ending with -')
   .describe('Host name; also the overlay file name <hostname>.apkovl.tar.gz')
 
+// libvirt object names, guest and pool names: no slash, no leading dash or dot
+const libvirtName = /^[A-Za-z0-9_][A-Za-z0-9_.+-]{0,62}$/
+const ifname = /^[a-z][a-z0-9_.-]{0,14}$/
+const ipv4 = /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)$/
+const ipv4Cidr = /^((25[0-5]|2[0-4]\d|1?\d?\d)\.){3}(25[0-5]|2[0-4]\d|1?\d?\d)\/([0-9]|[12]\d|3[0-2])$/
+const absPath = /^\/[A-Za-z0-9_.+@\/-]*$/
+
 const passthroughDevice = z
   .strictObject({
     id: str(pciId, 'a lowercase vendor:device id like 8086:3a67').optional()
       .describe('PCI vendor:device. Alone: every device with this id is bound by `options vfio-pci ids=`.'),
     address: address('0000:00:1a.0').optional()
       .describe('PCI address: only this function is bound, through driver_override (for identical devices).'),
+    bind: z.enum(['id', 'address']).optional()
+      .describe('With both id and address: address (default) binds only this function; id binds every device with the id and keeps the address for guests'),
+    name: str(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a short name: a-z, 0-9, - and _').optional()
+      .describe('A name guests can use in hostdevs'),
+    group: z.number().int().min(0).optional()
+      .describe('The IOMMU group the host puts this function in (from /sys/kernel/iommu_groups); guests must take a whole group'),
   })
   .refine((d) => d.id !== undefined || d.address !== undefined, { message: 'give an id, an address, or both' })
+  .refine((d) => d.bind === undefined || (d.id !== undefined && d.address !== undefined), { message: 'bind chooses between id and address: give both', path: ['bind'] })
   .describe('One PCI function to hand to vfio-pci')
+
+const networkSchema = z
+  .strictObject({
+    bridge: str(ifname, 'an interface name like br0').default('br0').describe('The bridge guests attach to'),
+    ports: z.array(str(ifname, 'an interface name like eth0')).min(1, { message: 'a bridge needs at least one port, like [eth0]' })
+      .describe('Interfaces enslaved to the bridge'),
+    dhcp: z.union([
+      z.literal(true),
+      z.strictObject({
+        address: str(ipv4Cidr, 'an IPv4 address with prefix, like 192.168.1.10/24'),
+        gateway: str(ipv4, 'an IPv4 address like 192.168.1.1').optional(),
+        dns: z.array(str(ipv4, 'an IPv4 address like 192.168.1.1')).default([]),
+      }),
+    ], { error: 'expected true (DHCP) or { address, gateway, dns } (static)' }).default(true)
+      .describe('true: DHCP on the bridge; or a static { address, gateway, dns }'),
+  })
+  .describe('The host bridge: /etc/network/interfaces (ifupdown-ng) and networking in the boot runlevel')
+
+const storageSchema = z
+  .strictObject({
+    pools: z.array(z.strictObject({
+      name: str(libvirtName, 'a libvirt name: letters, digits, _ . + -'),
+      path: str(absPath, 'an absolute path like /var/lib/libvirt/images'),
+    })).default([]),
+  })
+  .describe('libvirt storage pools (directory pools), defined and autostarted')
+
+const guestSchema = z
+  .strictObject({
+    name: str(libvirtName, 'a libvirt name: letters, digits, _ . + -'),
+    vcpus: z.number().int().min(1).max(512),
+    memory: z.number().int().min(64).describe('MiB'),
+    cpu: z.enum(['host-passthrough', 'host-model']).default('host-passthrough'),
+    firmware: z.enum(['uefi', 'bios']).default('uefi'),
+    disks: z.array(z.strictObject({
+      volume: str(/^[A-Za-z0-9_][A-Za-z0-9_.+-]*\/[A-Za-z0-9_][A-Za-z0-9_.+-]*$/, 'pool/volume, like default/home-assistant.qcow2').optional(),
+      path: str(absPath, 'an absolute path').optional(),
+      bus: z.enum(['virtio', 'sata', 'scsi', 'usb']).default('virtio'),
+      format: z.enum(['qcow2', 'raw']).optional().describe('Default: qcow2 for *.qcow2, raw otherwise'),
+    }).refine((d) => (d.volume === undefined) !== (d.path === undefined), { message: 'give exactly one of volume or path' })).default([]),
+    network: z.strictObject({
+      bridge: str(ifname, 'an interface name like br0'),
+      mac: str(/^[0-9a-fA-F]{2}(:[0-9a-fA-F]{2}){5}$/, 'a MAC address like 52:54:00:c4:2d:4a').optional(),
+    }).optional(),
+    hostdevs: z.array(z.string().min(1)).default([])
+      .describe('PCI address or name of a passthrough device, or usb:vendor:product'),
+    autostart: z.boolean().default(true),
+    osVariant: z.string().regex(/^([a-z]+[0-9][0-9.]*|https?:\/\/\S+)$/, { message: 'expected a short id like alpinelinux3.14 or a libosinfo URL' }).optional(),
+  })
+  .describe('A libvirt guest: /etc/libvirt/qemu/<name>.xml, autostarted by libvirtd')
 
 export const testSchema = z
   .strictObject({
     iommu: z.enum(['intel', 'amd', 'none']).optional()
       .describe('Emulated IOMMU: intel-iommu (q35, split irqchip) or amd-iommu. Default: the profile cpu. none: a negative control.'),
     devices: z.array(z.string().min(1)).default([])
-      .describe('QEMU -device arguments, taken verbatim (slots, root ports and bridges included)'),
+      .describe('QEMU -device arguments, taken verbatim (slots, root ports and bridges included); a NIC with netdev=hostnet0 gets restricted user networking'),
     expect: z
       .strictObject({
         groups: z.array(z.array(address('0000:00:1d.0'))).optional()
@@ -131,6 +195,9 @@ export const profileSchema = z
       })
       .default({ devices: [], preempt: [], allowUnsafeInterrupts: false }),
     files: z.array(fileSchema).default([]).describe('Extra files, confined to the overlay'),
+    network: networkSchema.optional(),
+    storage: storageSchema.optional(),
+    guests: z.array(guestSchema).default([]),
     test: testSchema.optional(),
   })
   .describe('hostbake host profile, version 1')
@@ -140,6 +207,7 @@ export type Profile = z.output<typeof profileSchema>
 export type PassthroughDevice = Profile['passthrough']['devices'][number]
 export type ProfileFile = Profile['files'][number]
 export type ProfileTest = NonNullable<Profile['test']>
+export type ProfileGuest = Profile['guests'][number]
 export const RUNLEVELS = ['sysinit', 'boot', 'default', 'shutdown'] as const
 export type Runlevel = (typeof RUNLEVELS)[number]
 

@@ -18,7 +18,12 @@ test('--shard I/N takes every N-th item from the I-th, and the shards cover the 
 test('the guest expects what the plan bound plus what the author knows; iommu defaults to the cpu', async (t) => {
   const loaded = await loadProfile(repoPath('profiles', 'twin-nic.yaml'))
   const host = await bakeHost(loaded)
-  t.deepEqual(planBootExpect(host, loaded), { vfioIds: [], vfioAddresses: ['0000:04:00.0'], drivers: { '0000:03:00.0': 'e1000e' } })
+  t.deepEqual(planBootExpect(host, loaded), { vfioIds: [], vfioAddresses: ['0000:04:00.0'], drivers: { '0000:03:00.0': 'e1000e' }, loaded: ['tun'] })
+  const bridge = await loadProfile(repoPath('test', 'boot', 'profiles', 'bridge-host.yaml'))
+  const bridgeExpect = planBootExpect(await bakeHost(bridge), bridge)
+  t.deepEqual(bridgeExpect.bridge, { name: 'br0', ports: ['eth0'] })
+  t.deepEqual(bridgeExpect.loaded, ['tun'], 'derived from the guests; not Alpine\'s own af_packet/ipv6')
+  t.deepEqual(bridgeExpect.vfioIds, ['8086:2934', '8086:2935'], 'bind: id devices are bound by ids=')
   t.is(planBootMachine(loaded).iommu, 'intel')
   const amd = await loadProfile(repoPath('test', 'boot', 'profiles', 'seed001-ich9-amd.yaml'))
   const amdHost = await bakeHost(amd)

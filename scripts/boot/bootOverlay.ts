@@ -51,6 +51,10 @@ export interface BootExpect {
   vfioAddresses: string[]
   groups?: string[][]
   drivers?: Record<string, string>
+  /** the host bridge that must be up with these ports enslaved (after ifupdown-ng's ifup -a) */
+  bridge?: { name: string; ports: string[] }
+  /** modules that must be loaded (or built in) once the boot runlevel ran */
+  loaded?: string[]
 }
 
 export interface BootOptions {
@@ -141,6 +145,9 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
       EXPECT_GROUPS: (opts.expect.groups ?? []).map((g) => g.join(',')).join(' '),
       EXPECT_DRIVERS: Object.entries(opts.expect.drivers ?? {}).map(([a, d]) => `${a}=${d}`).join(' '),
       EXPECT_MEDIUM: medium,
+      EXPECT_BRIDGE: opts.expect.bridge?.name ?? '',
+      EXPECT_BRIDGE_PORTS: (opts.expect.bridge?.ports ?? []).join(' '),
+      EXPECT_LOADED: (opts.expect.loaded ?? []).join(' '),
     }
     const initrd = path.join(work, 'initrd.cpio')
     const built = await buildInitramfs({

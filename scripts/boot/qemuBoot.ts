@@ -68,6 +68,8 @@ export function qemuArgs(run: QemuRun): string[] {
     '-nodefaults', '-nic', 'none', '-display', 'none', '-monitor', 'none',
     '-serial', 'stdio', '-no-reboot',
     ...iommu,
+    // a NIC that names netdev=hostnet0 gets user networking: restricted (no way out), DHCP from QEMU
+    ...(run.machine.devices.some((d) => /(^|,)netdev=hostnet0(,|$)/.test(d)) ? ['-netdev', 'user,id=hostnet0,restrict=on'] : []),
     ...run.machine.devices.flatMap((d) => ['-device', d]),
     ...run.extra,
     '-kernel', run.kernel, '-initrd', run.initrd, '-append', run.append,

@@ -44,6 +44,9 @@ test('every boot-testable profile boots and its guest proves the binding', async
   const twin = results.find((x) => x.hostname === 'twin-nic')!
   t.true(twin.checks.some((c) => c.name === 'driver_0000:04:00.0' && c.pass))
   t.true(twin.checks.some((c) => c.name === 'driver_0000:03:00.0' && c.pass && /e1000e/.test(c.detail)))
+  // the host's job: ifupdown-ng brought the bridge up over the NIC, tun is loaded for the guests
+  const bridge = results.find((x) => x.hostname === 'bridge-host')!
+  for (const name of ['bridge_up', 'bridge_port_eth0', 'module_tun']) t.true(bridge.checks.some((c) => c.name === name && c.pass), name)
   t.regex(r.stderr, /\[\d+\.\d s\] seed001-ich9: qemu/, 'progress with elapsed seconds on stderr')
 })
 

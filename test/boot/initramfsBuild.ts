@@ -106,8 +106,8 @@ let userlandCache: Promise<{ applets: string[]; libs: string[] }> | undefined
 function readUserland() {
   userlandCache ??= (async () => {
     const applets = (await $({ quiet: true })`/bin/busybox --list`).stdout.split('\n').filter(Boolean)
-    const ldd = (await $({ quiet: true })`ldd /usr/bin/kmod`).stdout
-    const libs = [...ldd.matchAll(/(\/\S+\.so[.\d]*)/g)].map((m) => m[1])
+    const ldd = (await $({ quiet: true })`ldd /usr/bin/kmod ${ifupdownNg}`).stdout
+    const libs = [...new Set([...ldd.matchAll(/(\/\S+\.so[.\d]*)/g)].map((m) => m[1]))]
     return { applets, libs }
   })()
   return userlandCache
@@ -178,6 +178,10 @@ async function packCpio(dir: string, output: string, append = false) {
   await $({ quiet: true })`sh -c ${pack} sh ${dir} ${output}`.timeout('30s')
 }
 
+// ifupdown-ng, which Alpine's base system configures networks with (unpacked by ci/setup.sh, never installed)
+const ifupdownNgRoot = path.join(REPO_ROOT, '.cache', 'tools', 'ifupdown-ng')
+const ifupdownNg = path.join(ifupdownNgRoot, 'sbin', 'ifupdown')
+
 const userlandBuilds = new Map<string, Promise<string>>()
 /** The userland part (busybox, kmod + libs, rootfs symlink farms, /init, the probe), built once per content. */
 function buildUserlandCpio(kernel: BootKernel): Promise<string> {
@@ -193,7 +197,7 @@ async function buildUserlandCpioNow(kernel: BootKernel): Promise<string> {
   // small inputs by content (tsc rewrites this module on every build), binaries by size and mtime
   const hash = createHash('sha256')
   for (const f of [path.join(guestDir, 'init.sh'), fileURLToPath(import.meta.url)]) hash.update(await fs.readFile(f))
-  for (const f of [kernel.probe, '/bin/busybox', '/usr/bin/kmod']) {
+  for (const f of [kernel.probe, '/bin/busybox', '/usr/bin/kmod', ifupdownNg]) {
     const st = await fs.stat(f)
     hash.update(`${f}:${st.size}:${st.mtimeMs}\n`)
   }
@@ -226,8 +230,18 @@ async function buildUserlandCpioNow(kernel: BootKernel): Promise<string> {
       const farm = path.join(root, 'hostbake', `rootfs-${flavour}`)
       await fs.mkdir(path.join(farm, 'bin'), { recursive: true })
       await fs.mkdir(path.join(farm, 'sbin'), { recursive: true })
-      for (const a of applets) if (!kmodLinks.includes(a)) await fs.symlink('/hostbake/bin/busybox', path.join(farm, 'bin', a))
+      // Alpine links busybox applets into /bin and /sbin (udhcpc, ip, ... are looked up in /sbin)
+      for (const a of applets) {
+        if (kmodLinks.includes(a) || ['ifup', 'ifdown'].includes(a)) continue
+        await fs.symlink('/hostbake/bin/busybox', path.join(farm, 'bin', a))
+        await fs.symlink('/hostbake/bin/busybox', path.join(farm, 'sbin', a))
+      }
       for (const l of kmodLinks) await fs.symlink(`/hostbake/bin/${flavour}`, path.join(farm, 'sbin', l))
+      // ifupdown-ng (in alpine-base): the binary, its applet links and its executors
+      await fs.copyFile(ifupdownNg, path.join(farm, 'sbin', 'ifupdown'))
+      await fs.chmod(path.join(farm, 'sbin', 'ifupdown'), 0o755)
+      for (const a of ['ifup', 'ifdown', 'ifquery', 'ifparse', 'ifctrstat']) await fs.symlink('ifupdown', path.join(farm, 'sbin', a))
+      await fs.cp(path.join(ifupdownNgRoot, 'usr', 'libexec', 'ifupdown-ng'), path.join(farm, 'usr', 'libexec', 'ifupdown-ng'), { recursive: true })
     }
     await fs.copyFile(path.join(guestDir, 'init.sh'), path.join(root, 'init'))
     await fs.chmod(path.join(root, 'init'), 0o755)

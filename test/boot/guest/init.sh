@@ -128,6 +128,11 @@ if in_runlevel modloop sysinit; then
   mount -t 9p -o trans=virtio,version=9p2000.L,ro modloop /.modloop 2>/dev/null \
     && mount --bind /.modloop $SYSROOT/lib/modules
 fi
+# after switch_root the kernel's module autoloading (request_module: ip link add type bridge, ...) runs the
+# rootfs's /sbin/modprobe over the modloop; this rootfs is a chroot, so point the kernel at it
+printf '#!/bin/sh\nexec chroot %s /sbin/modprobe "$@"\n' $SYSROOT > /hostbake/modprobe-rootfs
+chmod 755 /hostbake/modprobe-rootfs
+echo /hostbake/modprobe-rootfs > /proc/sys/kernel/modprobe
 say "stage modloop modprobe=$ROOT_MODPROBE $(cut -d' ' -f1 /proc/uptime)"
 # sysinit hwdrivers: every modalias through modprobe -b -a, twice
 if in_runlevel hwdrivers sysinit; then
@@ -150,6 +155,13 @@ if in_runlevel modules boot; then
       [ -f "$f" ] || continue
       sed "s/#.*//" "$f" | while read -r m args; do [ -n "$m" ] && /sbin/modprobe -q "$m" $args; done
     done' >>/tmp/rootfs.log 2>&1
+fi
+# boot hostname: Alpine's hostname.initd sets it from /etc/hostname (networking's dhcp-hostname reads it)
+in_runlevel hostname boot && [ -f $SYSROOT/etc/hostname ] && hostname -F $SYSROOT/etc/hostname
+# boot networking: Alpine's networking.initd brings up /etc/network/interfaces with ifupdown-ng (`ifup -a`)
+if in_runlevel networking boot && [ -f $SYSROOT/etc/network/interfaces ]; then
+  say "stage networking $(cut -d' ' -f1 /proc/uptime)"
+  chroot $SYSROOT /bin/sh -c 'mkdir -p /run /var/run; timeout 20 /sbin/ifup -a' >>/tmp/rootfs.log 2>&1
 fi
 say "stage checks $(cut -d' ' -f1 /proc/uptime)"
 
@@ -271,6 +283,19 @@ for g in $PT_GROUPS; do
   check "vfio_probe_$g" $rc "$out"
 done
 [ -n "$PT" ]; check passthrough_devices $? "${PT:-none}"
+# the host's job: its bridge with the ports enslaved, the modules it asked for
+if [ -n "$EXPECT_BRIDGE" ]; then
+  [ -d /sys/class/net/$EXPECT_BRIDGE/bridge ]; check bridge_up $? "$EXPECT_BRIDGE: $(ls /sys/class/net | tr '\n' ' ')"
+  for p in $EXPECT_BRIDGE_PORTS; do
+    m=$(readlink /sys/class/net/$p/master 2>/dev/null)
+    [ "${m##*/}" = "$EXPECT_BRIDGE" ]; check "bridge_port_$p" $? "$p master=${m##*/}"
+  done
+fi
+for m in $EXPECT_LOADED; do
+  _m=$(echo $m | tr - _)
+  { [ -d /sys/module/$_m ] || grep -q "/$_m.ko" /lib/modules/$(uname -r)/modules.builtin 2>/dev/null; }
+  check "module_$m" $? "$( [ -d /sys/module/$_m ] && echo loaded || echo 'not loaded')"
+done
 
 say "uptime $(cut -d' ' -f1 /proc/uptime)"
 if [ $FAILED -gt 0 ]; then
