@@ -22,6 +22,18 @@ export function formatPlan(plan: HostPlan, overlayFiles: string[]): string {
   section('/etc/modules', plan.modules)
   for (const level of RUNLEVELS) section(`runlevel ${level}`, plan.runlevels[level])
   section('world', plan.world)
+  if (plan.network) {
+    const n = plan.network
+    out.push(`bridge ${n.bridge} over ${n.ports.join(', ')}: ${n.dhcp === true ? 'DHCP' : `${n.dhcp.address}${n.dhcp.gateway ? ` via ${n.dhcp.gateway}` : ''}`}`)
+  }
+  for (const p of plan.pools) out.push(`pool ${p.name}: ${p.path} (uuid ${p.uuid}, autostart)`)
+  for (const g of plan.guests) {
+    out.push(`guest ${g.name}: ${g.vcpus} vCPU, ${g.memory} MiB, ${g.uefi ? 'UEFI' : 'BIOS'}, cpu ${g.cpu}${g.autostart ? ', autostart' : ''}`)
+    for (const d of g.disks) out.push(`  disk ${d.dev} (${d.bus}, ${d.format}): ${d.volume ? `${d.volume.pool}/${d.volume.name}` : d.path}`)
+    if (g.network) out.push(`  nic on ${g.network.bridge}${g.network.mac ? ` ${g.network.mac}` : ''}`)
+    for (const h of g.pci) out.push(`  hostdev pci ${h.address}`)
+    for (const u of g.usb) out.push(`  hostdev usb ${u.vendor}:${u.product}`)
+  }
   out.push('overlay files:', ...overlayFiles.map((f) => `  ${f}`))
   return `${out.join('\n')}\n`
 }
