@@ -102,6 +102,17 @@ const uhciPairIds = ['8086:2934', '8086:2935']
 /** Negative controls a profile cannot express (hostbake would never write these overlays): each lists the
  * checks that must FAIL, proving the harness catches what breaks real Alpine hosts. Positive scenarios
  * and the other negative controls are profiles: test/boot/profiles/, test/boot/negative/. */
+// A modprobe.d line meant to make vfio-pci win over uhci_hcd, without vfio-pci in modules=: kmod ignores it
+function uhciOrderingControl(name: string, line: string): Scenario {
+  return {
+    name,
+    overlay: { host: name.replace(/^neg-uhci-/, '').replace(/-only$/, ''), ids: uhciPairIds, kernelOpts: intelOpts, modules: ['sd-mod', 'usb-storage', 'ext4'], modprobeExtra: [line] },
+    machine: { iommu: 'intel', devices: uhciPair },
+    expect: { vfioIds: uhciPairIds, vfioAddresses: [] },
+    mustFail: ['driver_0000:00:1d.0', 'driver_0000:00:1d.1'],
+  }
+}
+
 export const scenarios: Scenario[] = [
   {
     name: 'neg-no-type1',
@@ -113,28 +124,10 @@ export const scenarios: Scenario[] = [
     expect: { vfioIds: uhciPairIds, vfioAddresses: [] },
     mustFail: ['initramfs_modules', 'vfio_probe_'],
   },
-  {
-    // kmod uses only the first softdep of a module, and uhci_hcd ships its own (pre: ehci_pci)
-    name: 'neg-uhci-softdep-only',
-    overlay: {
-      host: 'softdep', ids: uhciPairIds, kernelOpts: intelOpts, modules: ['sd-mod', 'usb-storage', 'ext4'],
-      modprobeExtra: ['softdep uhci_hcd pre: vfio-pci'],
-    },
-    machine: { iommu: 'intel', devices: uhciPair },
-    expect: { vfioIds: uhciPairIds, vfioAddresses: [] },
-    mustFail: ['driver_0000:00:1d.0', 'driver_0000:00:1d.1'],
-  },
-  {
-    // kmod 30 skips a module's install command when the module has softdeps (libkmod sets ignorecmd)
-    name: 'neg-uhci-install-only',
-    overlay: {
-      host: 'install', ids: uhciPairIds, kernelOpts: intelOpts, modules: ['sd-mod', 'usb-storage', 'ext4'],
-      modprobeExtra: ['install uhci_hcd /sbin/modprobe vfio-pci; /sbin/modprobe --ignore-install uhci_hcd $CMDLINE_OPTS'],
-    },
-    machine: { iommu: 'intel', devices: uhciPair },
-    expect: { vfioIds: uhciPairIds, vfioAddresses: [] },
-    mustFail: ['driver_0000:00:1d.0', 'driver_0000:00:1d.1'],
-  },
+  // kmod uses only the first softdep of a module, and uhci_hcd ships its own (pre: ehci_pci)
+  uhciOrderingControl('neg-uhci-softdep-only', 'softdep uhci_hcd pre: vfio-pci'),
+  // kmod 30 skips a module's install command when the module has softdeps (libkmod sets ignorecmd)
+  uhciOrderingControl('neg-uhci-install-only', 'install uhci_hcd /sbin/modprobe vfio-pci; /sbin/modprobe --ignore-install uhci_hcd $CMDLINE_OPTS'),
   {
     name: 'neg-no-boot-services',
     overlay: { host: 'noservices', ids: uhciPairIds, kernelOpts: intelOpts, marker: false, withRunlevels: false },
