@@ -81,6 +81,7 @@ export function selectShard<T>(items: T[], shard: string | undefined): T[] {
 // Work folders of boots in flight: an interrupted run (Ctrl-C, SIGTERM) removes them on its way out;
 // a finished failure keeps its folder for the serial log.
 const inFlight = new Set<string>()
+let bootSerial = 0
 process.once('exit', (code) => {
   if (code === 130 || code === 143) for (const dir of inFlight) rmSync(dir, { recursive: true, force: true })
 })
@@ -89,7 +90,8 @@ export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptio
   // loaded lazily: building and booting needs the harness, plain builds do not
   const { bootOverlay } = await import('./boot/bootOverlay.js')
   const host = await bakeHost(loaded)
-  const work = path.join(os.tmpdir(), `hostbake-boot-${host.hostname}-${process.pid}`)
+  // unique per call: the same profile may boot several times at once (bench rounds, a profile named twice)
+  const work = path.join(os.tmpdir(), `hostbake-boot-${host.hostname}-${process.pid}-${++bootSerial}`)
   const ovlDir = `${work}-apkovl`
   await mkdir(ovlDir, { recursive: true })
   if (!opts.keep) inFlight.add(work)

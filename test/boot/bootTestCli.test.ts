@@ -101,7 +101,7 @@ test('a guest that does not report before --timeout fails with the log tail, and
 
 test('Ctrl-C during a boot kills QEMU and exits 130', async (t) => {
   const p = spawn(process.execPath, [repoPath('dist/scripts/hostbake.js'), 'boot-test', 'test/boot/profiles/seed001-ich9-amd.yaml'], { cwd: repoPath(), stdio: ['ignore', 'ignore', 'pipe'] })
-  const work = `hostbake-boot-seed001-ich9-amd-${p.pid}`
+  const work = `hostbake-boot-seed001-ich9-amd-${p.pid}` // + -<n> per boot
   t.teardown(async () => {
     for (const pid of processesMentioning(work)) process.kill(pid, 'SIGKILL')
   })
@@ -120,7 +120,7 @@ test('Ctrl-C during a boot kills QEMU and exits 130', async (t) => {
   t.is(await exited, 130)
   await new Promise((r) => setTimeout(r, 200))
   t.deepEqual(processesMentioning(work), [], 'no process with the work folder in its command line')
-  t.false(existsSync(path.join(os.tmpdir(), work)), 'the interrupted boot cleaned its work folder')
+  t.deepEqual(readdirSync(os.tmpdir()).filter((f) => f.startsWith(`${work}-`)), [], 'the interrupted boot cleaned its work folder')
 })
 
 test('HOSTBAKE_ACCEL=kvm: a KVM guest that hangs silent is detected and the boot is redone under TCG', async (t) => {
