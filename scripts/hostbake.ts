@@ -64,8 +64,7 @@ async function main(argv: string[]): Promise<number> {
 }
 
 async function cmdBuild(args: string[], outDir: string, json: boolean): Promise<number> {
-  const files = args.length > 0 ? args : await listProfiles(repoPath('profiles')).then((all) => all.map((f) => path.relative(process.cwd(), f)))
-  const loaded = await loadProfiles(files)
+  const loaded = await loadProfiles(args.length > 0 ? args : await bundledProfiles())
   // Bake everything in memory first: a bad profile stops the run before any file is written.
   const baked = await Promise.all(loaded.map((l) => bakeHost(l)))
   await mkdir(outDir, { recursive: true })
@@ -106,13 +105,9 @@ async function cmdSchema(output: string | undefined): Promise<number> {
 
 async function cmdBootTest(args: string[], o: { json: boolean; keep: boolean; timeout?: string; shard?: string; kernel?: string; modloop?: string }): Promise<number> {
   if ((o.kernel === undefined) !== (o.modloop === undefined)) throw new HostbakeError('--kernel and --modloop go together: a kernel image and its modules (e.g. Alpine\'s vmlinuz-lts and modloop-lts)')
-  const kernel = o.kernel && o.modloop
-    ? await (await import('./boot/bootKernel.js')).prepareUserKernel({ kernel: o.kernel, modloop: o.modloop })
-    : undefined
-  if (kernel) log(`kernel ${o.kernel}, modules ${kernel.kver} from ${o.modloop}`)
   const timeoutS = o.timeout === undefined ? 60 : Number(o.timeout)
   if (!(timeoutS > 0)) throw new HostbakeError(`--timeout ${o.timeout}: expected a number of seconds`)
-  let loaded = await loadProfiles(args.length > 0 ? args : (await listProfiles(repoPath('profiles'))).map((f) => path.relative(process.cwd(), f)))
+  let loaded = await loadProfiles(args.length > 0 ? args : await bundledProfiles())
   if (args.length > 0) requireTestSection(loaded)
   else {
     for (const l of loaded.filter((x) => x.profile.test === undefined)) log(`${l.file}: no test: section, not boot-tested`)
@@ -120,6 +115,11 @@ async function cmdBootTest(args: string[], o: { json: boolean; keep: boolean; ti
   }
   loaded = selectShard(loaded, o.shard)
   if (loaded.length === 0) throw new HostbakeError('no profile to boot-test', { hint: 'give profiles with a test: section' })
+  // after the cheap input checks: unpacking a modloop takes seconds
+  const kernel = o.kernel && o.modloop
+    ? await (await import('./boot/bootKernel.js')).prepareUserKernel({ kernel: o.kernel, modloop: o.modloop })
+    : undefined
+  if (kernel) log(`kernel ${o.kernel}, modules ${kernel.kver} from ${o.modloop}`)
   const started = performance.now()
   const bootLog = (m: string) => log(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${m}`)
   // the harness schedules boots up to the core count; all profiles are handed over at once
@@ -138,6 +138,11 @@ async function cmdBootTest(args: string[], o: { json: boolean; keep: boolean; ti
   if (o.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`)
   log(`boot-test: ${results.length - bad} passed, ${bad} failed`)
   return bad > 0 ? 1 : 0
+}
+
+// No PROFILE given: every profile in the bundled profiles/ folder, named relative to where we run.
+async function bundledProfiles(): Promise<string[]> {
+  return (await listProfiles(repoPath('profiles'))).map((f) => path.relative(process.cwd(), f))
 }
 
 function writeStdout(data: Buffer): Promise<void> {
