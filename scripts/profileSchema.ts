@@ -211,27 +211,6 @@ export type ProfileGuest = Profile['guests'][number]
 export const RUNLEVELS = ['sysinit', 'boot', 'default', 'shutdown'] as const
 export type Runlevel = (typeof RUNLEVELS)[number]
 
-// The keys a strict object accepts at a field path, for "unknown field" messages.
-export function allowedKeysAt(fieldPath: readonly PropertyKey[]): string[] {
-  let node: z.ZodType = profileSchema
-  const unwrap = (n: z.ZodType): z.ZodType => {
-    for (;;) {
-      const def = n._zod.def as { type: string; innerType?: z.ZodType; in?: z.ZodType; element?: z.ZodType }
-      if (def.innerType) n = def.innerType
-      else if (def.type === 'pipe' && def.in) n = def.in
-      else return n
-    }
-  }
-  for (const part of fieldPath) {
-    node = unwrap(node)
-    if (node instanceof z.ZodArray && typeof part === 'number') node = node.element as z.ZodType
-    else if (node instanceof z.ZodObject && typeof part === 'string' && part in node.shape) node = node.shape[part] as z.ZodType
-    else return []
-  }
-  node = unwrap(node)
-  return node instanceof z.ZodObject ? Object.keys(node.shape).filter((k) => k !== '$schema') : []
-}
-
 export function renderJsonSchema(): string {
   const schema = z.toJSONSchema(profileSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>
   return JSON.stringify({ ...schema, $id: PROFILE_SCHEMA_ID, title: 'hostbake profile' }, null, 2) + '\n'
