@@ -19,6 +19,8 @@ export interface BootTestOptions {
   timeoutS: number
   keep: boolean
   log: (msg: string) => void
+  /** also run the snapshot collector in the guest (BootTestResult.snapshot) */
+  snapshot?: boolean
 }
 
 export interface BootTestResult {
@@ -40,6 +42,8 @@ export interface BootTestResult {
   workDir?: string
   serialLog?: string
   tail?: string
+  /** the guest's own snapshot (collector JSON), when asked for */
+  snapshot?: string
 }
 
 export function planBootMachine(loaded: LoadedProfile): QemuMachine {
@@ -106,7 +110,7 @@ export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptio
       // diskless: the command line the boot media would carry, and the apkovl found on that medium
       ...(diskless ? { cmdline: host.plan.cmdline, medium: 'disk' as const } : {}),
       machine: planBootMachine(loaded),
-      expect: planBootExpect(host, loaded),
+      expect: { ...planBootExpect(host, loaded), ...(opts.snapshot ? { snapshot: true } : {}) },
       workDir: work,
       timeoutS: opts.timeoutS,
       keep: opts.keep,
@@ -122,6 +126,7 @@ export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptio
       cmdline: r.cmdline, checks: r.checks,
       ...(r.workDir ? { workDir: r.workDir, serialLog: r.serialLogPath } : {}),
       ...(r.tail ? { tail: r.tail } : {}),
+      ...(r.snapshot ? { snapshot: r.snapshot } : {}),
     }
   } finally {
     inFlight.delete(work)

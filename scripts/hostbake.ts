@@ -7,10 +7,13 @@
 //   hostbake schema [-o FILE]                       the profile JSON Schema for editors
 //   hostbake boot-test [PROFILE...] [--json] [--keep] [--timeout S] [--shard I/N] [--kernel K --modloop M]
 //                                                   boot each overlay in QEMU; the guest's report is the verdict
+//   hostbake snapshot --collector | --sysfs DIR [-o FILE]   the host snapshot collector, or run it on a tree
+//   hostbake inspect SNAPSHOT [--json]              IOMMU groups, drivers and USB devices of a snapshot
 //
 // Logs go to stderr, data to stdout. Exit codes: 0 ok, 2 bad input, 1 a failed boot test or anything else,
 // 130 interrupted.
-import { mkdir } from 'node:fs/promises'
+import { spawnSync } from 'node:child_process'
+import { mkdir, readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import path from 'node:path'
 import { HostbakeError } from './hostbakeError.js'
@@ -21,6 +24,8 @@ import { renderJsonSchema } from './profileSchema.js'
 import { formatPlan } from './planFormat.js'
 import { repoPath } from './repoRoot.js'
 import { bootTestProfile, requireTestSection, selectShard } from './bootTest.js'
+import { loadSnapshot, parseSnapshotText } from './snapshotLoad.js'
+import { formatInspect, inspectGroups } from './snapshotInspect.js'
 
 const USAGE = `usage:
   hostbake build [PROFILE...] [-o DIR] [--json]
@@ -28,6 +33,8 @@ const USAGE = `usage:
   hostbake show PROFILE [--json]
   hostbake schema [-o FILE]
   hostbake boot-test [PROFILE...] [--json] [--keep] [--timeout S] [--shard I/N] [--kernel K --modloop M]
+  hostbake snapshot --collector | --sysfs DIR [-o FILE]
+  hostbake inspect SNAPSHOT [--json]
 options: --verbose (stack traces), --help`
 
 const log = (msg: string) => process.stderr.write(`hostbake: ${msg}\n`)
@@ -45,6 +52,8 @@ async function main(argv: string[]): Promise<number> {
       shard: { type: 'string' },
       kernel: { type: 'string' },
       modloop: { type: 'string' },
+      collector: { type: 'boolean', default: false },
+      sysfs: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
   })
@@ -59,6 +68,8 @@ async function main(argv: string[]): Promise<number> {
     case 'show': return cmdShow(args, values.json)
     case 'schema': return cmdSchema(values.output)
     case 'boot-test': return cmdBootTest(args, values)
+    case 'snapshot': return cmdSnapshot(values)
+    case 'inspect': return cmdInspect(args, values.json)
     default: throw new HostbakeError(`unknown command '${command}'`, { hint: USAGE })
   }
 }
@@ -138,6 +149,28 @@ async function cmdBootTest(args: string[], o: { json: boolean; keep: boolean; ti
   if (o.json) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`)
   log(`boot-test: ${results.length - bad} passed, ${bad} failed`)
   return bad > 0 ? 1 : 0
+}
+
+async function cmdSnapshot(o: { collector: boolean; sysfs?: string; output?: string }): Promise<number> {
+  const script = await readFile(repoPath('scripts', 'snapshotCollector.sh'), 'utf8')
+  if (o.collector) {
+    process.stdout.write(script)
+    return 0
+  }
+  if (o.sysfs === undefined) throw new HostbakeError('snapshot needs --collector (print the collector) or --sysfs DIR (collect from a tree; / for this host)')
+  const r = spawnSync('sh', ['-s'], { input: script, env: { ...process.env, HOSTBAKE_ROOT: o.sysfs === '/' ? '' : path.resolve(o.sysfs) }, encoding: 'utf8', maxBuffer: 1 << 26 })
+  if (r.status !== 0) throw new HostbakeError(`the collector failed (exit ${r.status}): ${r.stderr.trim().split('\n').slice(-3).join(' ')}`, { exitCode: 1 })
+  parseSnapshotText(r.stdout, `snapshot of ${o.sysfs}`) // what we write must read back
+  if (o.output === undefined || o.output === '-') process.stdout.write(r.stdout)
+  else await writeAtomic(o.output, Buffer.from(r.stdout))
+  return 0
+}
+
+async function cmdInspect(args: string[], json: boolean): Promise<number> {
+  if (args.length !== 1) throw new HostbakeError('inspect takes one SNAPSHOT')
+  const snap = await loadSnapshot(args[0])
+  process.stdout.write(json ? `${JSON.stringify(inspectGroups(snap), null, 2)}\n` : formatInspect(snap))
+  return 0
 }
 
 // No PROFILE given: every profile in the bundled profiles/ folder, named relative to where we run.

@@ -55,6 +55,8 @@ export interface BootExpect {
   bridge?: { name: string; ports: string[] }
   /** modules that must be loaded (or built in) once the boot runlevel ran */
   loaded?: string[]
+  /** run hostbake's snapshot collector in the guest and return its JSON (BootReport.snapshot) */
+  snapshot?: boolean
 }
 
 export interface BootOptions {
@@ -97,6 +99,8 @@ export interface BootReport {
   /** serial log tail when the verdict is not a clean pass */
   tail?: string
   initramfs: { features: string[]; modules: string[]; files: string[] }
+  /** the guest's own snapshot (collector JSON), when expect.snapshot asked for it */
+  snapshot?: string
 }
 
 // console on the serial port; no_timer_check: under TCG with a busy host the IO-APIC timer check can fail, and
@@ -148,6 +152,7 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
       EXPECT_BRIDGE: opts.expect.bridge?.name ?? '',
       EXPECT_BRIDGE_PORTS: (opts.expect.bridge?.ports ?? []).join(' '),
       EXPECT_LOADED: (opts.expect.loaded ?? []).join(' '),
+      EXPECT_SNAPSHOT: opts.expect.snapshot ? '1' : '',
     }
     const initrd = path.join(work, 'initrd.cpio')
     const built = await buildInitramfs({
@@ -186,6 +191,7 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
       serialLogPath, workDir: keepWork ? work : undefined,
       tail: ok ? undefined : logTail(serial),
       initramfs: { features: built.features, modules: built.modules, files: built.files },
+      ...(guest.snapshot ? { snapshot: guest.snapshot } : {}),
     }
   } finally {
     if (ok && !opts.keep) await fs.rm(work, { recursive: true, force: true })

@@ -14,6 +14,8 @@ export interface GuestReport {
   /** counts from the sentinel line; undefined when the guest never printed it */
   sentinel?: { passed: number; failed: number }
   guestUptimeS?: number
+  /** the snapshot collector's JSON, when the guest was asked to run it */
+  snapshot?: string
   /** `stage <name> <uptime>` markers, for timing */
   stages: Record<string, number>
 }
@@ -22,6 +24,7 @@ export function parseGuestReport(serial: string): GuestReport {
   const checks: BootCheck[] = []
   const stages: Record<string, number> = {}
   let guestUptimeS: number | undefined
+  let snapshot: string | undefined
   for (const raw of serial.split('\n')) {
     const line = raw.replace(/\r$/, '')
     let m = /^hostbake-guest: (PASS|FAIL) (\S+) ?(.*)$/.exec(line)
@@ -30,11 +33,12 @@ export function parseGuestReport(serial: string): GuestReport {
       continue
     }
     if ((m = /^hostbake-guest: uptime ([\d.]+)$/.exec(line))) guestUptimeS = Number(m[1])
+    else if ((m = /^hostbake-guest: snapshot (\{.*)$/.exec(line))) snapshot = m[1]
     else if ((m = /^hostbake-guest: stage (\S+) .*?([\d.]+)$/.exec(line))) stages[m[1]] = Number(m[2])
   }
   const s = sentinelPattern.exec(serial)
   const sentinel = s ? { passed: Number(s[1]), failed: Number(s[2]) } : undefined
-  return { checks, sentinel, guestUptimeS, stages }
+  return { checks, sentinel, guestUptimeS, stages, ...(snapshot ? { snapshot } : {}) }
 }
 
 /** The last lines of the serial log, for a failure message. */

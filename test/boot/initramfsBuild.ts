@@ -182,6 +182,9 @@ async function packCpio(dir: string, output: string, append = false) {
 const ifupdownNgRoot = path.join(REPO_ROOT, '.cache', 'tools', 'ifupdown-ng')
 const ifupdownNg = path.join(ifupdownNgRoot, 'sbin', 'ifupdown')
 
+// hostbake's own snapshot collector, run in the guest for real snapshots (issue: know the host)
+const collectorScript = path.join(REPO_ROOT, 'scripts', 'snapshotCollector.sh')
+
 const userlandBuilds = new Map<string, Promise<string>>()
 /** The userland part (busybox, kmod + libs, rootfs symlink farms, /init, the probe), built once per content. */
 function buildUserlandCpio(kernel: BootKernel): Promise<string> {
@@ -196,7 +199,7 @@ function buildUserlandCpio(kernel: BootKernel): Promise<string> {
 async function buildUserlandCpioNow(kernel: BootKernel): Promise<string> {
   // small inputs by content (tsc rewrites this module on every build), binaries by size and mtime
   const hash = createHash('sha256')
-  for (const f of [path.join(guestDir, 'init.sh'), fileURLToPath(import.meta.url)]) hash.update(await fs.readFile(f))
+  for (const f of [path.join(guestDir, 'init.sh'), collectorScript, fileURLToPath(import.meta.url)]) hash.update(await fs.readFile(f))
   for (const f of [kernel.probe, '/bin/busybox', '/usr/bin/kmod', ifupdownNg]) {
     const st = await fs.stat(f)
     hash.update(`${f}:${st.size}:${st.mtimeMs}\n`)
@@ -246,6 +249,7 @@ async function buildUserlandCpioNow(kernel: BootKernel): Promise<string> {
     await fs.copyFile(path.join(guestDir, 'init.sh'), path.join(root, 'init'))
     await fs.chmod(path.join(root, 'init'), 0o755)
     await fs.copyFile(kernel.probe, path.join(root, 'bin/vfio-probe'))
+    await fs.copyFile(collectorScript, path.join(root, 'hostbake/collector.sh'))
     const tmp = `${out}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
     await packCpio(root, tmp)
     await fs.rename(tmp, out)

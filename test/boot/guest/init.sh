@@ -298,6 +298,11 @@ for m in $EXPECT_LOADED; do
 done
 
 say "uptime $(cut -d' ' -f1 /proc/uptime)"
+# hostbake's host snapshot collector, run on this guest's own /sys (kernel messages off: one clean line)
+if [ "$EXPECT_SNAPSHOT" = 1 ]; then
+  echo 1 > /proc/sys/kernel/printk
+  say "snapshot $(sh /hostbake/collector.sh)"
+fi
 if [ $FAILED -gt 0 ]; then
   say "--- rootfs stage"; cat /tmp/rootfs.log 2>/dev/null; say "--- dmesg"; dmesg; say "--- lspci"
   for a in $PCI; do info $a; echo "$a $id class=$cls driver=$drv group=$grp"; done
