@@ -43,5 +43,6 @@ export function parseGuestReport(serial: string): GuestReport {
 
 /** The last lines of the serial log, for a failure message. */
 export function logTail(serial: string, lines = 40): string {
+  if (serial.trim() === '') return '(the serial log is empty: the guest printed nothing, `quiet` hides the kernel)'
   return serial.split('\n').slice(-lines).join('\n')
 }
