@@ -7,6 +7,8 @@ import { planHost, type HostPlan } from './hostPlan.js'
 import { loadProfile, type LoadedProfile } from './profileLoad.js'
 import { renderOverlay, sortedEntries, type FileMap } from './overlayRender.js'
 import { packApkovl } from './apkovlPack.js'
+import { checkAgainstSnapshot } from './snapshotCheck.js'
+import type { Snapshot } from './snapshotSchema.js'
 
 export interface BakedHost {
   file: string
@@ -40,8 +42,18 @@ export async function loadProfiles(files: string[]): Promise<LoadedProfile[]> {
   return loaded
 }
 
+// check against a host snapshot: problems located in the profile, USB devices expanded into functions
+export function applySnapshot(loaded: LoadedProfile, snap: Snapshot, snapFile: string): LoadedProfile {
+  const r = checkAgainstSnapshot(loaded.profile, snap, snapFile)
+  if (r.issues.length > 0) throw new ProfileError(r.issues.map((i) => loaded.locate(i.path, i.message)))
+  return { ...loaded, profile: r.profile, snapshot: snapFile }
+}
+
 // load -> plan -> render, without packing (what `show` needs)
 export function renderHost(loaded: LoadedProfile): { plan: HostPlan; files: FileMap } {
+  if (loaded.profile.passthrough.usb.length > 0 && loaded.snapshot === undefined) {
+    throw new ProfileError([loaded.locate(['passthrough', 'usb'], 'USB devices resolve to their controller through a host snapshot: add --snapshot host.json (hostbake snapshot --collector makes one)')])
+  }
   const plan = planHost(loaded.profile)
   try {
     return { plan, files: renderOverlay(plan, loaded.profile, loaded.sources) }

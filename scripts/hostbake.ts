@@ -9,6 +9,8 @@
 //                                                   boot each overlay in QEMU; the guest's report is the verdict
 //   hostbake snapshot --collector | --sysfs DIR [-o FILE]   the host snapshot collector, or run it on a tree
 //   hostbake inspect SNAPSHOT [--json]              IOMMU groups, drivers and USB devices of a snapshot
+//   hostbake check PROFILE --snapshot SNAPSHOT      does the profile fit the host? (also: build/show/render --snapshot)
+//   hostbake diff --snapshot OLD NEW                what moved between two snapshots (exit 1 when anything did)
 //
 // Logs go to stderr, data to stdout. Exit codes: 0 ok, 2 bad input, 1 a failed boot test or anything else,
 // 130 interrupted.
@@ -17,7 +19,8 @@ import { mkdir, readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import path from 'node:path'
 import { HostbakeError } from './hostbakeError.js'
-import { bakeHost, describeBaked, listProfiles, loadProfiles, renderHost } from './hostPipeline.js'
+import { applySnapshot, bakeHost, describeBaked, listProfiles, loadProfiles, renderHost } from './hostPipeline.js'
+import type { LoadedProfile } from './profileLoad.js'
 import { sortedEntries } from './overlayRender.js'
 import { mapLimit, writeAtomic } from './outputWrite.js'
 import { renderJsonSchema } from './profileSchema.js'
@@ -26,11 +29,14 @@ import { repoPath } from './repoRoot.js'
 import { bootTestProfile, requireTestSection, selectShard } from './bootTest.js'
 import { loadSnapshot, parseSnapshotText } from './snapshotLoad.js'
 import { formatInspect, inspectGroups } from './snapshotInspect.js'
+import { diffSnapshots } from './snapshotDiff.js'
 
 const USAGE = `usage:
-  hostbake build [PROFILE...] [-o DIR] [--json]
-  hostbake render PROFILE -o FILE|-
-  hostbake show PROFILE [--json]
+  hostbake build [PROFILE...] [-o DIR] [--json] [--snapshot SNAPSHOT]
+  hostbake render PROFILE -o FILE|- [--snapshot SNAPSHOT]
+  hostbake show PROFILE [--json] [--snapshot SNAPSHOT]
+  hostbake check PROFILE --snapshot SNAPSHOT
+  hostbake diff --snapshot OLD NEW
   hostbake schema [-o FILE]
   hostbake boot-test [PROFILE...] [--json] [--keep] [--timeout S] [--shard I/N] [--kernel K --modloop M]
   hostbake snapshot --collector | --sysfs DIR [-o FILE]
@@ -53,6 +59,7 @@ async function main(argv: string[]): Promise<number> {
       kernel: { type: 'string' },
       modloop: { type: 'string' },
       collector: { type: 'boolean', default: false },
+      snapshot: { type: 'string' },
       sysfs: { type: 'string' },
       help: { type: 'boolean', short: 'h', default: false },
     },
@@ -63,9 +70,11 @@ async function main(argv: string[]): Promise<number> {
     return command === undefined && !values.help ? 2 : 0
   }
   switch (command) {
-    case 'build': return cmdBuild(args, values.output ?? 'apkovl', values.json)
-    case 'render': return cmdRender(args, values.output)
-    case 'show': return cmdShow(args, values.json)
+    case 'build': return cmdBuild(args, values.output ?? 'apkovl', values.json, values.snapshot)
+    case 'render': return cmdRender(args, values.output, values.snapshot)
+    case 'show': return cmdShow(args, values.json, values.snapshot)
+    case 'check': return cmdCheck(args, values.snapshot)
+    case 'diff': return cmdDiff(args, values.snapshot)
     case 'schema': return cmdSchema(values.output)
     case 'boot-test': return cmdBootTest(args, values)
     case 'snapshot': return cmdSnapshot(values)
@@ -74,8 +83,33 @@ async function main(argv: string[]): Promise<number> {
   }
 }
 
-async function cmdBuild(args: string[], outDir: string, json: boolean): Promise<number> {
-  const loaded = await loadProfiles(args.length > 0 ? args : await bundledProfiles())
+// Profiles, checked against a host snapshot when one is given (a snapshot describes one host).
+async function loadChecked(files: string[], snapshot: string | undefined): Promise<LoadedProfile[]> {
+  const loaded = await loadProfiles(files)
+  if (snapshot === undefined) return loaded
+  if (loaded.length !== 1) throw new HostbakeError('--snapshot describes one host: give one PROFILE with it')
+  return [applySnapshot(loaded[0], await loadSnapshot(snapshot), snapshot)]
+}
+
+async function cmdDiff(args: string[], old: string | undefined): Promise<number> {
+  if (args.length !== 1 || old === undefined) throw new HostbakeError('diff takes --snapshot OLD and NEW')
+  const lines = diffSnapshots(await loadSnapshot(old), await loadSnapshot(args[0]))
+  process.stdout.write(lines.length > 0 ? `${lines.join('\n')}\n` : '')
+  log(lines.length > 0 ? `${lines.length} change${lines.length === 1 ? '' : 's'} from ${old} to ${args[0]}` : `no change from ${old} to ${args[0]}`)
+  return lines.length > 0 ? 1 : 0 // as diff(1)
+}
+
+async function cmdCheck(args: string[], snapshot: string | undefined): Promise<number> {
+  if (args.length !== 1 || snapshot === undefined) throw new HostbakeError('check takes one PROFILE and --snapshot SNAPSHOT')
+  const [loaded] = await loadChecked(args, snapshot)
+  const { plan } = renderHost(loaded)
+  const fns = [...plan.vfioIds.map((i) => i.value), ...plan.vfioAddresses.map((a) => a.address)]
+  process.stdout.write(`${loaded.file}: fits ${snapshot} (vfio-pci gets ${fns.join(', ') || 'nothing'})\n`)
+  return 0
+}
+
+async function cmdBuild(args: string[], outDir: string, json: boolean, snapshot?: string): Promise<number> {
+  const loaded = await loadChecked(args.length > 0 ? args : await bundledProfiles(), snapshot)
   // Bake everything in memory first: a bad profile stops the run before any file is written.
   const baked = await Promise.all(loaded.map((l) => bakeHost(l)))
   await mkdir(outDir, { recursive: true })
@@ -90,18 +124,18 @@ async function cmdBuild(args: string[], outDir: string, json: boolean): Promise<
   return 0
 }
 
-async function cmdRender(args: string[], output: string | undefined): Promise<number> {
+async function cmdRender(args: string[], output: string | undefined, snapshot?: string): Promise<number> {
   if (args.length !== 1 || output === undefined) throw new HostbakeError('render takes one PROFILE and -o FILE (or -o - for stdout)')
-  const [loaded] = await loadProfiles(args)
+  const [loaded] = await loadChecked(args, snapshot)
   const host = await bakeHost(loaded)
   if (output === '-') await writeStdout(host.apkovl)
   else await writeAtomic(output, host.apkovl)
   return 0
 }
 
-async function cmdShow(args: string[], json: boolean): Promise<number> {
+async function cmdShow(args: string[], json: boolean, snapshot?: string): Promise<number> {
   if (args.length !== 1) throw new HostbakeError('show takes one PROFILE')
-  const [loaded] = await loadProfiles(args)
+  const [loaded] = await loadChecked(args, snapshot)
   const { plan, files } = renderHost(loaded)
   process.stdout.write(json ? `${JSON.stringify(plan, null, 2)}\n` : formatPlan(plan, sortedEntries(files).map((e) => e.name)))
   return 0

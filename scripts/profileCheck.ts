@@ -121,7 +121,7 @@ function checkPassthrough(profile: Profile): CheckIssue[] {
     seen.add(norm)
     if (norm === 'vfio_pci') issues.push({ path: ['passthrough', 'preempt', i], message: 'vfio-pci is the driver that takes the devices; list the host drivers it must win over' })
   })
-  if (devices.length === 0 && preempt.length > 0) {
+  if (devices.length === 0 && profile.passthrough.usb.length === 0 && preempt.length > 0) {
     issues.push({ path: ['passthrough', 'preempt'], message: 'there are no passthrough.devices to take from these drivers' })
   }
   return issues

@@ -13,6 +13,7 @@ export interface LoadedProfile {
   profile: Profile
   sources: Map<number, Buffer> // files[i].source contents, read at load time
   locate: Locate // field path -> file:line:col, for problems found after loading
+  snapshot?: string // the host snapshot the profile was checked against (USB devices resolved)
 }
 
 export async function loadProfile(file: string): Promise<LoadedProfile> {

@@ -188,12 +188,17 @@ export const profileSchema = z
     passthrough: z
       .strictObject({
         devices: z.array(passthroughDevice).default([]),
+        usb: z.array(z.strictObject({
+          product: z.string().min(1).optional().describe('The product string the host reports (dmesg, lsusb -v)'),
+          id: str(pciId, 'a lowercase vendor:product id like 10c4:ea60').optional(),
+        }).refine((u) => (u.product === undefined) !== (u.id === undefined), { message: 'give a product string or an id' })).default([])
+          .describe('USB devices to hand over: with a host snapshot, each becomes its controller and the rest of its IOMMU group'),
         preempt: z.array(str(moduleName, 'a kernel driver (module) name')).default([])
           .describe('Host drivers that must lose the devices to vfio-pci (e.g. igb, nouveau)'),
         allowUnsafeInterrupts: z.boolean().default(false)
           .describe('options vfio_iommu_type1 allow_unsafe_interrupts=1 (platforms without interrupt remapping)'),
       })
-      .default({ devices: [], preempt: [], allowUnsafeInterrupts: false }),
+      .default({ devices: [], usb: [], preempt: [], allowUnsafeInterrupts: false }),
     files: z.array(fileSchema).default([]).describe('Extra files, confined to the overlay'),
     network: networkSchema.optional(),
     storage: storageSchema.optional(),

@@ -2,26 +2,16 @@
 // trees shaped like the seeds' hosts; inspect's table; bad snapshots rejected with file, line and field.
 import test from 'ava'
 import { spawnSync } from 'node:child_process'
-import { readFile, writeFile } from 'node:fs/promises'
+import { writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { parseSnapshotText } from '../scripts/snapshotLoad.js'
 import { inspectGroups, protectedDevices } from '../scripts/snapshotInspect.js'
 import { repoPath } from '../scripts/repoRoot.js'
 import { ProfileError } from '../scripts/hostbakeError.js'
-import { makeSysfs, seed001, seed002, seed003, type FakeHost } from './sysfsFixture.js'
+import { makeSysfs, seed001, seed002, seed003 } from './sysfsFixture.js'
+import { collect } from './snapshotSupport.js'
 import { runCli, tempDir } from './testSupport.js'
-import type { ExecutionContext } from 'ava'
 
-async function collect(t: ExecutionContext, host: FakeHost) {
-  const root = await tempDir(t)
-  await makeSysfs(root, host)
-  const script = await readFile(repoPath('scripts', 'snapshotCollector.sh'), 'utf8')
-  // busybox ash, as on a stock Alpine host
-  const r = spawnSync('/bin/busybox', ['sh', '-s'], { input: script, env: { HOSTBAKE_ROOT: root, PATH: '/nonexistent' }, encoding: 'utf8' })
-  t.is(r.status, 0, r.stderr)
-  t.is(r.stderr, '', 'the collector is quiet')
-  return parseSnapshotText(r.stdout, `${host.hostname}.json`)
-}
 
 test('seed 001: group 4 holds the four ICH10 USB functions, the Zigbee dongle sits under 00:1a.0', async (t) => {
   const s = await collect(t, seed001)

@@ -168,3 +168,17 @@ export const seed003: FakeHost = {
   ],
   nic: { name: 'enp0s31f6', mac: '54:e1:ad:00:00:01', pci: '0000:00:1f.6' },
 }
+
+// Two identical 82574L NICs; the first carries the default route (the host's management NIC).
+export const twinNics: FakeHost = {
+  hostname: 'twin-nic',
+  pci: [
+    { address: '0000:00:1c.0', id: '8086:a110', class: '0x060400', driver: 'pcieport', group: 7 },
+    { address: '0000:03:00.0', id: '8086:10d3', class: '0x020000', driver: 'e1000e', group: 7, parent: '0000:00:1c.0' },
+    { address: '0000:00:1c.1', id: '8086:a111', class: '0x060400', driver: 'pcieport', group: 8 },
+    { address: '0000:04:00.0', id: '8086:10d3', class: '0x020000', driver: 'e1000e', group: 8, parent: '0000:00:1c.1' },
+    { address: '0000:00:17.0', id: '8086:a102', class: '0x010601', driver: 'ahci', group: 9 },
+  ],
+  mounts: [{ mount: '/', device: 'sda2', disk: 'sda', controller: '0000:00:17.0' }],
+  nic: { name: 'eth0', mac: '00:1b:21:00:00:03', pci: '0000:03:00.0' },
+}
