@@ -34,7 +34,7 @@ test('defaults are filled from the schema', (t) => {
   t.deepEqual(profile.alpine, { release: '3.22', kernel: 'lts' })
   t.is(profile.install, 'sys')
   t.deepEqual(profile.boot.kernelOpts, ['quiet'])
-  t.deepEqual(profile.passthrough, { devices: [], preempt: [], allowUnsafeInterrupts: false })
+  t.deepEqual(profile.passthrough, { devices: [], usb: [], preempt: [], allowUnsafeInterrupts: false })
 })
 
 test('a short lspci address is normalized to the sysfs form', (t) => {
