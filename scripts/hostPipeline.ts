@@ -7,7 +7,7 @@ import { planHost, type HostPlan } from './hostPlan.js'
 import { loadProfile, type LoadedProfile } from './profileLoad.js'
 import { renderOverlay, sortedEntries, type FileMap } from './overlayRender.js'
 import { packApkovl } from './apkovlPack.js'
-import { checkAgainstSnapshot } from './snapshotCheck.js'
+import { checkAgainstSnapshot, pinToSnapshot } from './snapshotCheck.js'
 import type { Snapshot } from './snapshotSchema.js'
 
 export interface BakedHost {
@@ -46,7 +46,8 @@ export async function loadProfiles(files: string[]): Promise<LoadedProfile[]> {
 export function applySnapshot(loaded: LoadedProfile, snap: Snapshot, snapFile: string): LoadedProfile {
   const r = checkAgainstSnapshot(loaded.profile, snap, snapFile)
   if (r.issues.length > 0) throw new ProfileError(r.issues.map((i) => loaded.locate(i.path, i.message)))
-  return { ...loaded, profile: r.profile, snapshot: snapFile }
+  const pinned = pinToSnapshot(r.profile, snap, r.passed)
+  return { ...loaded, profile: pinned.profile, snapshot: snapFile, fingerprint: pinned.fingerprint }
 }
 
 // load -> plan -> render, without packing (what `show` needs)
@@ -54,7 +55,7 @@ export function renderHost(loaded: LoadedProfile): { plan: HostPlan; files: File
   if (loaded.profile.passthrough.usb.length > 0 && loaded.snapshot === undefined) {
     throw new ProfileError([loaded.locate(['passthrough', 'usb'], 'USB devices resolve to their controller through a host snapshot: add --snapshot host.json (hostbake snapshot --collector makes one)')])
   }
-  const plan = planHost(loaded.profile)
+  const plan = planHost(loaded.profile, loaded.fingerprint)
   try {
     return { plan, files: renderOverlay(plan, loaded.profile, loaded.sources) }
   } catch (err) {

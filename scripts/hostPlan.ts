@@ -7,6 +7,7 @@ import {
 } from './alpineDefaults.js'
 import { RUNLEVELS, type Profile, type Runlevel } from './profileSchema.js'
 import { bindsById } from './profileCheck.js'
+import type { Fingerprint } from './snapshotCheck.js'
 import { planGuests, planPools, type PlannedGuest, type PlannedPool } from './libvirtPlan.js'
 
 export interface Item {
@@ -17,6 +18,9 @@ export interface Item {
 export interface AddressBinding {
   address: string
   id?: string
+  // from a host snapshot: the guard also compares these at boot
+  subsystem?: string
+  group?: string[]
 }
 
 export interface HostPlan {
@@ -47,13 +51,16 @@ export interface HostPlan {
 export const OVERRIDE_SCRIPT = '/etc/hostbake/vfio-override.sh' // under /etc so lbu commit keeps it
 const VFIO_CMDLINE_MODULES = ['vfio', 'vfio-pci', 'vfio_iommu_type1']
 
-export function planHost(profile: Profile): HostPlan {
+export function planHost(profile: Profile, fingerprint?: Map<string, Fingerprint>): HostPlan {
   const kernel = planKernel(profile)
   const hasDevices = profile.passthrough.devices.length > 0
   const vfioIds = planVfioIds(profile)
   const vfioAddresses = profile.passthrough.devices
     .filter((d) => d.address !== undefined && !bindsById(d))
-    .map((d) => ({ address: d.address!, ...(d.id ? { id: d.id } : {}) }))
+    .map((d) => {
+      const f = fingerprint?.get(d.address!)
+      return { address: d.address!, ...(d.id ? { id: d.id } : {}), ...(f?.subsystem ? { subsystem: f.subsystem } : {}), ...(f ? { group: f.group } : {}) }
+    })
   const modprobe = planModprobe(profile, vfioIds, vfioAddresses)
   const usesKmod = modprobe.some((l) => /^(softdep|install) /.test(l.value))
   const kernelOpts = planKernelOpts(profile)
@@ -239,6 +246,9 @@ function planRunlevels(profile: Profile): Record<Runlevel, Item[]> {
   const derive = (level: Runlevel, svc: string, reason: string) => {
     if (!placed.has(svc)) out[level].push({ value: svc, reason })
     placed.add(svc)
+  }
+  if (profile.passthrough.devices.some((d) => d.address !== undefined && !bindsById(d))) {
+    derive('sysinit', 'hostbake-guard', 'binding by address: vouch for each device (id, subsystem, group) before hwdrivers loads drivers')
   }
   if (profile.network) derive('boot', 'networking', `network: brings up ${profile.network.bridge} from /etc/network/interfaces`)
   if (profile.guests.length > 0 || (profile.storage?.pools.length ?? 0) > 0) derive('default', 'libvirtd', 'guests and pools: libvirtd defines and autostarts them')

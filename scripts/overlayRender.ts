@@ -25,7 +25,7 @@ const TEMPLATE_NAMES = [
   'etc/hostname', 'etc/apk/world', 'etc/apk/repositories', 'etc/modules', 'etc/modprobe.d/vfio.conf',
   'etc/mkinitfs/mkinitfs.conf', 'etc/mkinitfs/features.d/vfio.modules', 'etc/mkinitfs/features.d/vfio.files',
   'etc/update-extlinux.conf', 'etc/hostbake/vfio-override.sh', 'etc/network/interfaces', 'etc/resolv.conf',
-  'etc/libvirt/qemu/guest.xml', 'etc/libvirt/storage/pool.xml',
+  'etc/libvirt/qemu/guest.xml', 'etc/libvirt/storage/pool.xml', 'etc/init.d/hostbake-guard',
 ] as const
 type TemplateName = (typeof TEMPLATE_NAMES)[number]
 
@@ -53,7 +53,8 @@ export function renderOverlay(plan: HostPlan, profile: Profile, sources: Map<num
   }
   if (plan.vfioFiles.length > 0) {
     put('etc/mkinitfs/features.d/vfio.files', plan)
-    put('etc/hostbake/vfio-override.sh', plan, 0o755)
+    put('etc/hostbake/vfio-override.sh', { ...plan, entries: plan.vfioAddresses.map((a) => ({ ...a, groupList: a.group?.join(',') ?? '' })) }, 0o755)
+    put('etc/init.d/hostbake-guard', plan, 0o755)
   }
   if (plan.modprobe.length > 0) put('etc/modprobe.d/vfio.conf', plan)
   if (plan.install === 'sys') {

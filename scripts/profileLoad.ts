@@ -7,6 +7,7 @@ import { ProfileError, type ProfileProblem } from './hostbakeError.js'
 import { parseDocumentAs, type Locate } from './documentLoad.js'
 import { profileSchema, type Profile } from './profileSchema.js'
 import { checkProfile, type CheckIssue } from './profileCheck.js'
+import type { Fingerprint } from './snapshotCheck.js'
 
 export interface LoadedProfile {
   file: string // as the user named it, for messages
@@ -14,6 +15,7 @@ export interface LoadedProfile {
   sources: Map<number, Buffer> // files[i].source contents, read at load time
   locate: Locate // field path -> file:line:col, for problems found after loading
   snapshot?: string // the host snapshot the profile was checked against (USB devices resolved)
+  fingerprint?: Map<string, Fingerprint> // per passed function, what the boot-time guard compares
 }
 
 export async function loadProfile(file: string): Promise<LoadedProfile> {

@@ -14,6 +14,31 @@ export interface SnapshotCheck {
   passed: SnapshotPci[] // every function that would go to vfio-pci on this host
 }
 
+// What the drift guard compares at boot, per function: the id, the subsystem and the group's members.
+export interface Fingerprint {
+  id: string
+  subsystem: string | null
+  group: string[] // address/id of every member, sorted: another card in the group is drift too
+}
+
+// With a snapshot every passed function is known by address: bind each by address (so the guard can
+// refuse one) and fingerprint it. Names and group annotations stay with their entries for the guests.
+export function pinToSnapshot(profile: Profile, snap: Snapshot, passed: SnapshotPci[]): { profile: Profile; fingerprint: Map<string, Fingerprint> } {
+  const devices: PassthroughDevice[] = []
+  for (const d of profile.passthrough.devices) {
+    const mine = passed.filter((p) => (d.address !== undefined ? p.address === d.address : p.id === d.id))
+    if (mine.length === 1) devices.push({ ...d, address: mine[0].address, id: mine[0].id, bind: undefined })
+    else for (const p of mine) devices.push({ address: p.address, id: p.id })
+  }
+  const fingerprint = new Map<string, Fingerprint>()
+  for (const p of passed) {
+    const members = p.group === null ? [p] : snap.pci.filter((x) => x.group === p.group)
+    const group = members.map((x) => `${x.address}/${x.id}`).sort()
+    fingerprint.set(p.address, { id: p.id, subsystem: p.subsystem, group })
+  }
+  return { profile: { ...profile, passthrough: { ...profile.passthrough, devices } }, fingerprint }
+}
+
 const entry = (d: SnapshotPci) => `{ address: "${d.address}", id: "${d.id}" }`
 const describe = (d: SnapshotPci) => `${d.address} [${d.id}]${d.driver ? ` (${d.driver})` : ''}`
 

@@ -134,6 +134,14 @@ printf '#!/bin/sh\nexec chroot %s /sbin/modprobe "$@"\n' $SYSROOT > /hostbake/mo
 chmod 755 /hostbake/modprobe-rootfs
 echo /hostbake/modprobe-rootfs > /proc/sys/kernel/modprobe
 say "stage modloop modprobe=$ROOT_MODPROBE $(cut -d' ' -f1 /proc/uptime)"
+# sysinit services the overlay brings itself (Alpine's own come from packages): their start() as openrc-run
+# would run it, before hwdrivers (hostbake-guard declares `before hwdrivers`)
+for l in $SYSROOT/etc/runlevels/sysinit/*; do
+  svc=${l##*/}
+  [ -f $SYSROOT/etc/init.d/$svc ] && head -n 1 $SYSROOT/etc/init.d/$svc | grep -q openrc-run || continue
+  say "stage service-$svc $(cut -d' ' -f1 /proc/uptime)"
+  chroot $SYSROOT /bin/sh -c 'ebegin() { echo "* $*"; }; eend() { return $1; }; . /etc/init.d/'"$svc"'; start' >>/tmp/rootfs.log 2>&1
+done
 # sysinit hwdrivers: every modalias through modprobe -b -a, twice
 if in_runlevel hwdrivers sysinit; then
   # hwdrivers runs `find /sys -name modalias | xargs sort -u | xargs modprobe -b -a`; walking all of /sys
