@@ -1,8 +1,18 @@
 // A YAML (or JSON: YAML 1.2 reads it) document checked against a zod schema, with every problem located
 // as file:line:col field. Profiles and host snapshots load through here.
+import { readFile } from 'node:fs/promises'
 import { Document, LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml'
 import { z } from 'zod'
 import { ProfileError, formatFieldPath, type ProfileProblem } from './hostbakeError.js'
+
+// An input file's text, or an error that names it (exit 2 like any bad input).
+export async function readInput(file: string): Promise<string> {
+  try {
+    return await readFile(file, 'utf8')
+  } catch (err) {
+    throw new ProfileError([{ file, field: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? err}` }])
+  }
+}
 
 export type Locate = (fieldPath: readonly PropertyKey[], message: string, keyOf?: string) => ProfileProblem
 

@@ -4,7 +4,7 @@
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
 import { ProfileError, type ProfileProblem } from './hostbakeError.js'
-import { parseDocumentAs, type Locate } from './documentLoad.js'
+import { parseDocumentAs, readInput, type Locate } from './documentLoad.js'
 import { profileSchema, type Profile } from './profileSchema.js'
 import { checkProfile, type CheckIssue } from './profileCheck.js'
 import type { Fingerprint } from './snapshotCheck.js'
@@ -19,12 +19,7 @@ export interface LoadedProfile {
 }
 
 export async function loadProfile(file: string): Promise<LoadedProfile> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    throw new ProfileError([{ file, field: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? err}` }])
-  }
+  const text = await readInput(file)
   const { profile, locate } = parseProfileText(text, file)
   const sources = await loadSources(profile, file, locate)
   return { file, profile, sources, locate }

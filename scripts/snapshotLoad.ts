@@ -1,6 +1,5 @@
 // load a snapshot: JSON (read as YAML 1.2, so problems carry file:line:col), checked by snapshotSchema.
-import { readFile } from 'node:fs/promises'
-import { parseDocumentAs } from './documentLoad.js'
+import { parseDocumentAs, readInput } from './documentLoad.js'
 import { ProfileError } from './hostbakeError.js'
 import { snapshotSchema, type Snapshot } from './snapshotSchema.js'
 
@@ -10,11 +9,6 @@ export function parseSnapshotText(text: string, file: string): Snapshot {
 }
 
 export async function loadSnapshot(file: string): Promise<Snapshot> {
-  let text: string
-  try {
-    text = await readFile(file, 'utf8')
-  } catch (err) {
-    throw new ProfileError([{ file, field: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? err}` }])
-  }
+  const text = await readInput(file)
   return parseSnapshotText(text, file)
 }
