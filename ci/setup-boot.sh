@@ -4,7 +4,7 @@
 #   .cache/kernel/<kver>/vmlinux     uncompressed ELF, booted via PVH (skips ~3 s of xz under TCG)
 #   .cache/kernel/<kver>/.ready      written last: the tree is complete and depmod'ed
 #   .cache/kernel/current            -> <kver>
-#   .cache/boot/vfio-probe           static VFIO userspace probe (test/boot/guest/vfio-probe.c)
+#   .cache/boot/vfio-probe           static VFIO userspace probe (scripts/boot/guest/vfio-probe.c)
 # Also installs the few Debian packages only the boot tests need (diskless medium tools).
 # Idempotent: on a ready cache it does no network I/O and returns in well under a second.
 # stdout stays empty; progress goes to stderr.
@@ -75,7 +75,7 @@ fi
 [ -s "$resolved" ] && [ "$resolved" -nt /var/lib/apt/lists ] || echo "$pkg" > "$resolved"
 
 # --- 4. The guest's static VFIO probe (rebuilt when its source changes)
-src=$root/test/boot/guest/vfio-probe.c
+src=$root/scripts/boot/guest/vfio-probe.c
 probe=$cache/boot/vfio-probe
 if [ ! -x "$probe" ] || [ "$src" -nt "$probe" ]; then
   einfo "building vfio-probe"

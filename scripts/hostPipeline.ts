@@ -2,13 +2,16 @@
 import { createHash } from 'node:crypto'
 import { readdir } from 'node:fs/promises'
 import path from 'node:path'
-import { HostbakeError, ProfileError } from './hostbakeError.js'
-import { planHost, type HostPlan } from './hostPlan.js'
-import { loadProfile, type LoadedProfile } from './profileLoad.js'
-import { renderOverlay, sortedEntries, type FileMap } from './overlayRender.js'
-import { packApkovl } from './apkovlPack.js'
-import { checkAgainstSnapshot, pinToSnapshot } from './snapshotCheck.js'
-import type { Snapshot } from './snapshotSchema.js'
+import { HostbakeError, ProfileError } from './shared/hostbakeError.js'
+import { planHost, type HostPlan } from './plan/hostPlan.js'
+import { parseProfileDocument, readProfile, type LoadedProfile } from './profile/profileLoad.js'
+import { checkProfile } from './check/profileCheck.js'
+import type { Locate } from './profile/documentLoad.js'
+import type { Profile } from './profile/profileSchema.js'
+import { renderOverlay, sortedEntries, type FileMap } from './render/overlayRender.js'
+import { packApkovl } from './pack/apkovlPack.js'
+import { checkAgainstSnapshot, pinToSnapshot } from './check/snapshotCheck.js'
+import type { Snapshot } from './snapshot/snapshotSchema.js'
 
 export interface BakedHost {
   file: string
@@ -16,6 +19,25 @@ export interface BakedHost {
   plan: HostPlan
   files: FileMap
   apkovl: Buffer
+}
+
+// load + check: a profile of the right shape that also makes sense, or every problem located in its file.
+export async function loadProfile(file: string): Promise<LoadedProfile> {
+  const loaded = await readProfile(file)
+  checkLoaded(loaded.profile, loaded.locate)
+  return loaded
+}
+
+// The same for text in memory (tests, the benchmark).
+export function parseProfileText(text: string, file: string): { profile: Profile; locate: Locate } {
+  const parsed = parseProfileDocument(text, file)
+  checkLoaded(parsed.profile, parsed.locate)
+  return parsed
+}
+
+function checkLoaded(profile: Profile, locate: Locate): void {
+  const issues = checkProfile(profile)
+  if (issues.length > 0) throw new ProfileError(issues.map((i) => locate(i.path, i.message)))
 }
 
 export async function listProfiles(dir: string): Promise<string[]> {

@@ -18,18 +18,18 @@ import { spawnSync } from 'node:child_process'
 import { mkdir, readFile } from 'node:fs/promises'
 import { parseArgs } from 'node:util'
 import path from 'node:path'
-import { HostbakeError } from './hostbakeError.js'
+import { HostbakeError } from './shared/hostbakeError.js'
 import { applySnapshot, bakeHost, describeBaked, listProfiles, loadProfiles, renderHost } from './hostPipeline.js'
-import type { LoadedProfile } from './profileLoad.js'
-import { sortedEntries } from './overlayRender.js'
-import { mapLimit, writeAtomic } from './outputWrite.js'
-import { renderJsonSchema } from './profileSchema.js'
-import { formatPlan } from './planFormat.js'
-import { repoPath } from './repoRoot.js'
-import { bootTestProfile, requireTestSection, selectShard } from './bootTest.js'
-import { loadSnapshot, parseSnapshotText } from './snapshotLoad.js'
-import { formatInspect, inspectGroups } from './snapshotInspect.js'
-import { diffSnapshots } from './snapshotDiff.js'
+import type { LoadedProfile } from './profile/profileLoad.js'
+import { sortedEntries } from './render/overlayRender.js'
+import { mapLimit, writeAtomic } from './write/outputWrite.js'
+import { renderJsonSchema } from './profile/profileSchema.js'
+import { formatPlan } from './plan/planFormat.js'
+import { packagePath } from './shared/packagePaths.js'
+import { bootTestProfile, requireTestSection, selectShard } from './boot/bootTest.js'
+import { loadSnapshot, parseSnapshotText } from './snapshot/snapshotLoad.js'
+import { formatInspect, inspectGroups } from './snapshot/snapshotInspect.js'
+import { diffSnapshots } from './snapshot/snapshotDiff.js'
 
 const USAGE = `usage:
   hostbake build [PROFILE...] [-o DIR] [--json] [--snapshot SNAPSHOT]
@@ -186,7 +186,7 @@ async function cmdBootTest(args: string[], o: { json: boolean; keep: boolean; ti
 }
 
 async function cmdSnapshot(o: { collector: boolean; sysfs?: string; output?: string }): Promise<number> {
-  const script = await readFile(repoPath('scripts', 'snapshotCollector.sh'), 'utf8')
+  const script = await readFile(packagePath('scripts', 'snapshot', 'snapshotCollector.sh'), 'utf8')
   if (o.collector) {
     process.stdout.write(script)
     return 0
@@ -209,7 +209,7 @@ async function cmdInspect(args: string[], json: boolean): Promise<number> {
 
 // No PROFILE given: every profile in the bundled profiles/ folder, named relative to where we run.
 async function bundledProfiles(): Promise<string[]> {
-  return (await listProfiles(repoPath('profiles'))).map((f) => path.relative(process.cwd(), f))
+  return (await listProfiles(packagePath('profiles'))).map((f) => path.relative(process.cwd(), f))
 }
 
 function writeStdout(data: Buffer): Promise<void> {

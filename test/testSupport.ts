@@ -4,11 +4,11 @@ import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { ExecutionContext } from 'ava'
-import { parseProfileText } from '../scripts/profileLoad.js'
-import { repoPath } from '../scripts/repoRoot.js'
-import type { Profile } from '../scripts/profileSchema.js'
+import { parseProfileText } from '../scripts/hostPipeline.js'
+import { packagePath } from '../scripts/shared/packagePaths.js'
+import type { Profile } from '../scripts/profile/profileSchema.js'
 
-export const CLI = repoPath('dist', 'scripts', 'hostbake.js')
+export const CLI = packagePath('dist', 'scripts', 'hostbake.js')
 
 export interface CliResult {
   code: number | null
@@ -18,7 +18,7 @@ export interface CliResult {
 
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? repoPath(), env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? packagePath(), env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     const out: Buffer[] = []
     let err = ''
     child.stdout.on('data', (d: Buffer) => out.push(d))

@@ -2,15 +2,16 @@
 // the same overlays the way aports' genapkovl-dhcp.sh does (mkdir + heredocs + rc_add + tar | gzip -9n
 // per host). Reports medians and the ratio; each variant runs ROUNDS times, alternating. Then the boot
 // benchmark: wall time per boot-testable profile and the harness overhead (wall minus guest uptime).
+import { median } from '../shared/stats.js'
 import { spawnSync } from 'node:child_process'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { bakeHost } from '../hostPipeline.js'
-import { parseProfileText } from '../profileLoad.js'
-import { sortedEntries } from '../overlayRender.js'
-import { repoPath } from '../repoRoot.js'
-import { benchBoot, formatBootBench } from '../boot/bootBench.js'
+import { parseProfileText } from '../hostPipeline.js'
+import { sortedEntries } from '../render/overlayRender.js'
+import { packagePath } from '../shared/packagePaths.js'
+import { benchBoot, formatBootBench } from './bootBench.js'
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -62,7 +63,6 @@ function timed(cmd: string, args: string[], opts: { input?: string } = {}): numb
   return secs
 }
 
-const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]
 
 async function main(): Promise<void> {
   const work = await mkdtemp(path.join(os.tmpdir(), 'hostbake-bench-'))
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     await mkdir(shOut)
     const script = await shellScript(profiles, shOut)
     await writeFile(path.join(work, 'genapkovl.sh'), script)
-    const cli = repoPath('dist', 'scripts', 'hostbake.js')
+    const cli = packagePath('dist', 'scripts', 'hostbake.js')
     const hb: number[] = []
     const sh: number[] = []
     process.stderr.write(`bench: ${HOSTS} hosts, ${ROUNDS} rounds each (hostbake CLI, one process; genapkovl-style sh)\n`)

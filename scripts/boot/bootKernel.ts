@@ -4,8 +4,8 @@ import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { $ } from 'zx'
 import path from 'node:path'
-import { HostbakeError } from '../hostbakeError.js'
-import { REPO_ROOT } from '../repoRoot.js'
+import { HostbakeError } from '../shared/hostbakeError.js'
+import { PACKAGE_ROOT } from '../shared/packagePaths.js'
 
 
 export interface BootKernel {
@@ -19,7 +19,7 @@ export interface BootKernel {
   probe: string
 }
 
-export function locateBootKernel(cacheDir = path.join(REPO_ROOT, '.cache')): BootKernel {
+export function locateBootKernel(cacheDir = path.join(PACKAGE_ROOT, '.cache')): BootKernel {
   const hint = 'run `bash ci/setup-boot.sh` (npm test does it) to fetch and prepare the Debian kernel'
   const current = path.join(cacheDir, 'kernel', 'current')
   if (!existsSync(current)) throw new HostbakeError(`no boot-test kernel in ${cacheDir}/kernel`, { hint })
@@ -47,7 +47,7 @@ export interface UserKernel {
 // A user's own kernel and modules (e.g. Alpine's netboot vmlinuz-lts + modloop-lts), booted through the
 // same stand-in initramfs: mkinitfs' rules applied to the real Alpine module tree. A squashfs modloop is
 // unpacked once into .cache/modloop/<sha256>/ (unsquashfs, from Debian's squashfs-tools).
-export async function prepareUserKernel(user: UserKernel, cacheDir = path.join(REPO_ROOT, '.cache')): Promise<BootKernel> {
+export async function prepareUserKernel(user: UserKernel, cacheDir = path.join(PACKAGE_ROOT, '.cache')): Promise<BootKernel> {
   const { probe } = locateBootKernel(cacheDir) // the static VFIO probe is the harness's own
   for (const [flag, p] of [['--kernel', user.kernel], ['--modloop', user.modloop]]) {
     if (!existsSync(p)) throw new HostbakeError(`${flag} ${p}: no such file`)

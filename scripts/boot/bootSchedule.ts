@@ -3,10 +3,10 @@
 import { availableParallelism } from 'node:os'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { REPO_ROOT } from '../repoRoot.js'
+import { PACKAGE_ROOT } from '../shared/packagePaths.js'
 
 export const defaultSlots = Math.max(1, Number(process.env.HOSTBAKE_BOOT_JOBS) || availableParallelism())
-const slotsDir = path.join(REPO_ROOT, '.cache', 'boot', 'slots')
+const slotsDir = path.join(PACKAGE_ROOT, '.cache', 'boot', 'slots')
 
 function alive(pid: number): boolean {
   try {

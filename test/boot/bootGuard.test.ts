@@ -6,15 +6,15 @@ import os from 'node:os'
 import path from 'node:path'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { bootOverlay } from '../../scripts/boot/bootOverlay.js'
-import { bootTestProfile, planBootExpect, planBootMachine } from '../../scripts/bootTest.js'
+import { bootTestProfile, planBootExpect, planBootMachine } from '../../scripts/boot/bootTest.js'
 import { applySnapshot, bakeHost } from '../../scripts/hostPipeline.js'
-import { loadProfile } from '../../scripts/profileLoad.js'
-import { repoPath } from '../../scripts/repoRoot.js'
-import { parseSnapshotText } from '../../scripts/snapshotLoad.js'
+import { loadProfile } from '../../scripts/hostPipeline.js'
+import { packagePath } from '../../scripts/shared/packagePaths.js'
+import { parseSnapshotText } from '../../scripts/snapshot/snapshotLoad.js'
 import { bootTimeoutS, describeReport } from './bootHelpers.js'
 
 test('built against a snapshot: matching hardware binds by address, a swapped card is refused', async (t) => {
-  const loaded = await loadProfile(repoPath('test', 'boot', 'guard', 'guard-host.yaml'))
+  const loaded = await loadProfile(packagePath('test', 'boot', 'guard', 'guard-host.yaml'))
   // 1. the host as it is: boot it once with the plain (ids=) overlay and take its snapshot from inside
   const first = await bootTestProfile(loaded, { timeoutS: bootTimeoutS, keep: false, log: () => {}, snapshot: true })
   t.true(first.ok, 'the plain overlay boots')

@@ -1,14 +1,14 @@
 // Real snapshots: hostbake's collector runs inside a QEMU guest, on a real kernel's /sys, and what it
 // reports must match the machine QEMU was told to build.
 import test from 'ava'
-import { bootTestProfile } from '../../scripts/bootTest.js'
-import { loadProfile } from '../../scripts/profileLoad.js'
-import { repoPath } from '../../scripts/repoRoot.js'
-import { parseSnapshotText } from '../../scripts/snapshotLoad.js'
+import { bootTestProfile } from '../../scripts/boot/bootTest.js'
+import { loadProfile } from '../../scripts/hostPipeline.js'
+import { packagePath } from '../../scripts/shared/packagePaths.js'
+import { parseSnapshotText } from '../../scripts/snapshot/snapshotLoad.js'
 import { bootTimeoutS } from './bootHelpers.js'
 
 test('the collector in the guest sees the emulated topology: groups, drivers, USB, the management NIC', async (t) => {
-  const loaded = await loadProfile(repoPath('test', 'boot', 'profiles', 'bridge-host.yaml'))
+  const loaded = await loadProfile(packagePath('test', 'boot', 'profiles', 'bridge-host.yaml'))
   const r = await bootTestProfile(loaded, { timeoutS: bootTimeoutS, keep: false, log: () => {}, snapshot: true })
   t.true(r.ok, r.checks.filter((c) => !c.pass).map((c) => `${c.name} ${c.detail}`).join('\n'))
   t.truthy(r.snapshot, 'the guest printed a snapshot')

@@ -7,11 +7,11 @@ import { spawn } from 'node:child_process'
 import { createHash } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
-import { repoPath } from '../../scripts/repoRoot.js'
+import { packagePath } from '../../scripts/shared/packagePaths.js'
 import { runCli } from '../testSupport.js'
-import type { BootTestResult } from '../../scripts/bootTest.js'
+import type { BootTestResult } from '../../scripts/boot/bootTest.js'
 
-const rel = (dir: string) => readdirSync(repoPath(dir)).filter((f) => f.endsWith('.yaml')).sort().map((f) => `${dir}/${f}`)
+const rel = (dir: string) => readdirSync(packagePath(dir)).filter((f) => f.endsWith('.yaml')).sort().map((f) => `${dir}/${f}`)
 const positives = ['profiles/twin-nic.yaml', ...rel('test/boot/profiles')]
 const negatives = rel('test/boot/negative')
 
@@ -57,7 +57,7 @@ test('negative controls fail the checks that prove what is wrong, and keep their
   t.is(results.length, negatives.length)
   for (const res of results) {
     t.teardown(() => fs.rm(res.workDir ?? '/nonexistent', { recursive: true, force: true }))
-    const text = await fs.readFile(repoPath(res.profile), 'utf8')
+    const text = await fs.readFile(packagePath(res.profile), 'utf8')
     const mustFail = text.match(/^# must-fail: (.*)$/m)![1].split(',').map((s) => s.trim())
     t.false(res.ok, res.profile)
     t.true(res.passed + res.failed > 0, `${res.profile}: the guest finished its report`)
@@ -101,7 +101,7 @@ test('a guest that does not report before --timeout fails with the log tail, and
 })
 
 test('Ctrl-C during a boot kills QEMU and exits 130', async (t) => {
-  const p = spawn(process.execPath, [repoPath('dist/scripts/hostbake.js'), 'boot-test', 'test/boot/profiles/seed001-ich9-amd.yaml'], { cwd: repoPath(), stdio: ['ignore', 'ignore', 'pipe'] })
+  const p = spawn(process.execPath, [packagePath('dist/scripts/hostbake.js'), 'boot-test', 'test/boot/profiles/seed001-ich9-amd.yaml'], { cwd: packagePath(), stdio: ['ignore', 'ignore', 'pipe'] })
   const work = `hostbake-boot-seed001-ich9-amd-${p.pid}` // + -<n> per boot
   t.teardown(async () => {
     for (const pid of processesMentioning(work)) process.kill(pid, 'SIGKILL')
@@ -170,7 +170,7 @@ test('--kernel/--modloop: a bzImage and a squashfs modloop in Alpine\'s layout g
   const user = await makeModloop(dir)
   // the unpacked modloop is cached by content; this one is made fresh each run, so drop its cache entry
   const sum = createHash('sha256').update(await fs.readFile(user.modloop)).digest('hex').slice(0, 16)
-  t.teardown(() => fs.rm(repoPath('.cache', 'modloop', sum), { recursive: true, force: true }))
+  t.teardown(() => fs.rm(packagePath('.cache', 'modloop', sum), { recursive: true, force: true }))
   const r = await runCli(['boot-test', 'test/boot/profiles/seed001-ich9.yaml', '--kernel', user.kernel, '--modloop', user.modloop, '--json'])
   t.is(r.code, 0, r.stderr)
   t.regex(r.stderr, new RegExp(`modules ${user.kver} from ${user.modloop}`))

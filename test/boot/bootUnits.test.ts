@@ -7,7 +7,7 @@ import { readExtlinuxAppend } from '../../scripts/boot/bootOverlay.js'
 import { locateBootKernel } from '../../scripts/boot/bootKernel.js'
 import { parseGuestReport } from '../../scripts/boot/bootReport.js'
 import { qemuArgs } from '../../scripts/boot/qemuBoot.js'
-import { closeModules, planInitramfsModules } from './initramfsBuild.js'
+import { closeModules, planInitramfsModules } from '../../scripts/boot/initramfsBuild.js'
 
 async function overlayWith(files: Record<string, string>): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hostbake-unit-'))

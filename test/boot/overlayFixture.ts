@@ -1,5 +1,6 @@
 // Hand-made apkovls for the negative controls that hostbake itself would never write (shaped like its
 // output: relative entries, no `./`). Each scenario is data: overlay files + machine + expectations.
+import { ALPINE_DEFAULT_FEATURES } from '../../scripts/alpine/alpineDefaults.js'
 import { $ } from 'zx'
 import fs from 'node:fs/promises'
 import path from 'node:path'
@@ -26,7 +27,7 @@ export async function packOverlay(dir: string, host: string, files: OverlayFiles
   return out
 }
 
-const alpineFeatures = 'ata base cdrom ext4 keymap kms mmc nvme raid scsi usb virtio'
+const alpineFeatures = ALPINE_DEFAULT_FEATURES.join(' ')
 
 /** the runlevels a diskless setup-alpine + lbu commit leaves (absolute /etc/init.d targets) */
 export function runlevels(): OverlayFiles {

@@ -1,0 +1,26 @@
+// What stock Alpine puts in place, so an overlay never boots without it (alpine-boot-facts.md §1, §5).
+import type { Runlevel } from '../profile/profileSchema.js'
+
+// initramfs-init's defaults behind etc/.default_boot_services (MKI); hwclock/swclock is always added by it.
+export const ALPINE_DEFAULT_RUNLEVELS: Record<Runlevel, readonly string[]> = {
+  sysinit: ['devfs', 'dmesg', 'mdev', 'hwdrivers', 'modloop'],
+  boot: ['modules', 'sysctl', 'hostname', 'bootmisc', 'syslog'],
+  default: [],
+  shutdown: ['mount-ro', 'killprocs', 'savecache'],
+}
+
+// mkinitfs' upstream default feature list (Makefile DEFAULT_FEATURES, x86_64).
+export const ALPINE_DEFAULT_FEATURES = ['ata', 'base', 'cdrom', 'ext4', 'keymap', 'kms', 'mmc', 'nvme', 'raid', 'scsi', 'usb', 'virtio'] as const
+
+// update-extlinux.conf shipped defaults (syslinux package) and the diskless ISO's APPEND modules.
+export const ALPINE_SYS_INITRAMFS_MODULES = ['sd-mod', 'usb-storage', 'ext4'] as const
+export const ALPINE_DISKLESS_INITRAMFS_MODULES = ['loop', 'squashfs', 'sd-mod', 'usb-storage'] as const
+
+// alpine-baselayout's /etc/modules: an overlay file replaces it, so keep its lines.
+export const ALPINE_DEFAULT_MODULES = ['af_packet', 'ipv6'] as const
+
+// Preempted drivers that carry a module softdep of their own: kmod 30 ignores both a modprobe.d
+// `softdep <drv> pre: vfio-pci` and an `install <drv>` line for them (seen with `modprobe -n -v` and in
+// the boot tests), so hostbake writes neither and relies on modules= loading vfio-pci before coldplug.
+// The PCI drivers in a real kernel's modules.softdep; a test keeps this in step.
+export const DRIVERS_WITH_OWN_SOFTDEP = new Set(['uhci_hcd', 'ohci_pci', 'r8169', 'csiostor'])

@@ -1,0 +1,136 @@
+// boot-test: bake each profile, boot its overlay in QEMU on the machine its `test:` section declares,
+// and take the guest's own report as the verdict. Expectations come from the plan (what hostbake bound)
+// and the profile's test.expect (what the author knows about the hardware).
+import { rmSync } from 'node:fs'
+import os from 'node:os'
+import path from 'node:path'
+import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { HostbakeError, ProfileError } from '../shared/hostbakeError.js'
+import { bakeHost, type BakedHost } from '../hostPipeline.js'
+import type { LoadedProfile } from '../profile/profileLoad.js'
+import type { BootExpect, BootReport } from './bootOverlay.js'
+import type { QemuMachine } from './qemuBoot.js'
+import { ALPINE_DEFAULT_MODULES } from '../alpine/alpineDefaults.js'
+import type { BootKernel } from './bootKernel.js'
+
+export interface BootTestOptions {
+  /** a user's own kernel and modules; default: the harness's Debian kernel */
+  kernel?: BootKernel
+  timeoutS: number
+  keep: boolean
+  log: (msg: string) => void
+  /** also run the snapshot collector in the guest (BootTestResult.snapshot) */
+  snapshot?: boolean
+}
+
+export interface BootTestResult {
+  profile: string
+  hostname: string
+  ok: boolean
+  passed: number
+  failed: number
+  /** no sentinel before --timeout, or a kernel panic */
+  timedOut: boolean
+  panicked: boolean
+  accel: 'kvm' | 'tcg'
+  kvmFellBack: boolean
+  wallS: number
+  guestUptimeS?: number
+  overheadS?: number
+  cmdline: string
+  checks: BootReport['checks']
+  workDir?: string
+  serialLog?: string
+  tail?: string
+  /** the guest's own snapshot (collector JSON), when asked for */
+  snapshot?: string
+}
+
+export function planBootMachine(loaded: LoadedProfile): QemuMachine {
+  const spec = loaded.profile.test!
+  return { iommu: spec.iommu ?? loaded.profile.cpu, devices: spec.devices }
+}
+
+export function planBootExpect(host: BakedHost, loaded: LoadedProfile): BootExpect {
+  const spec = loaded.profile.test!
+  const drivers = spec.expect.drivers ?? {}
+  return {
+    vfioIds: host.plan.vfioIds.map((i) => i.value),
+    vfioAddresses: host.plan.vfioAddresses.map((a) => a.address),
+    ...(spec.expect.groups ? { groups: spec.expect.groups } : {}),
+    ...(Object.keys(drivers).length > 0 ? { drivers } : {}),
+    ...(host.plan.network ? { bridge: { name: host.plan.network.bridge, ports: host.plan.network.ports } } : {}),
+    // what the profile asked to load (Alpine's own /etc/modules lines are not the profile's claim)
+    loaded: host.plan.modules.map((m) => m.value).filter((m) => !(ALPINE_DEFAULT_MODULES as readonly string[]).includes(m)),
+  }
+}
+
+// Profiles named on the command line must be boot-testable; a profile without `test:` is an input error.
+export function requireTestSection(loaded: LoadedProfile[]): void {
+  const missing = loaded.filter((l) => l.profile.test === undefined)
+  if (missing.length > 0) {
+    throw new ProfileError(missing.map((l) => ({ ...l.locate(['hostname'], 'no test: section: add test: { iommu, devices } to say which machine QEMU emulates'), field: 'test' })))
+  }
+}
+
+// --shard I/N: the I-th of N interleaved slices of the sorted profile list (1-based, as CI matrices count).
+export function selectShard<T>(items: T[], shard: string | undefined): T[] {
+  if (shard === undefined) return items
+  const m = /^(\d+)\/(\d+)$/.exec(shard)
+  const [i, n] = m ? [Number(m[1]), Number(m[2])] : [0, 0]
+  if (!m || n < 1 || i < 1 || i > n) throw new HostbakeError(`--shard ${shard}: expected I/N with 1 <= I <= N, like 2/4`)
+  return items.filter((_, k) => k % n === i - 1)
+}
+
+// Work folders of boots in flight: an interrupted run (Ctrl-C, SIGTERM) removes them on its way out;
+// a finished failure keeps its folder for the serial log.
+const inFlight = new Set<string>()
+let bootSerial = 0
+process.once('exit', (code) => {
+  if (code === 130 || code === 143) for (const dir of inFlight) rmSync(dir, { recursive: true, force: true })
+})
+
+export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptions): Promise<BootTestResult> {
+  // loaded lazily: building and booting needs the harness, plain builds do not
+  const { bootOverlay } = await import('./bootOverlay.js')
+  const host = await bakeHost(loaded)
+  // unique per call: the same profile may boot several times at once (bench rounds, a profile named twice)
+  const work = path.join(os.tmpdir(), `hostbake-boot-${host.hostname}-${process.pid}-${++bootSerial}`)
+  const ovlDir = `${work}-apkovl`
+  await mkdir(ovlDir, { recursive: true })
+  if (!opts.keep) inFlight.add(work)
+  inFlight.add(ovlDir)
+  try {
+    const apkovl = path.join(ovlDir, `${host.hostname}.apkovl.tar.gz`)
+    await writeFile(apkovl, host.apkovl)
+    const diskless = host.plan.install === 'diskless'
+    const r = await bootOverlay({
+      apkovl,
+      // sys: the harness forms APPEND from the overlay's update-extlinux.conf, as update-extlinux does;
+      // diskless: the command line the boot media would carry, and the apkovl found on that medium
+      ...(diskless ? { cmdline: host.plan.cmdline, medium: 'disk' as const } : {}),
+      machine: planBootMachine(loaded),
+      expect: { ...planBootExpect(host, loaded), ...(opts.snapshot ? { snapshot: true } : {}) },
+      workDir: work,
+      timeoutS: opts.timeoutS,
+      keep: opts.keep,
+      ...(opts.kernel ? { kernel: opts.kernel } : {}),
+      log: (m) => opts.log(`${host.hostname}: ${m.replace(/^\S+\.apkovl\.tar\.gz: /, '')}`),
+    })
+    return {
+      profile: loaded.file, hostname: host.hostname, ok: r.ok, passed: r.passed, failed: r.failed,
+      timedOut: r.timedOut, panicked: r.panicked, accel: r.accel, kvmFellBack: r.kvmFellBack,
+      wallS: +r.wallS.toFixed(2),
+      ...(r.guestUptimeS !== undefined ? { guestUptimeS: r.guestUptimeS } : {}),
+      ...(r.overheadS !== undefined ? { overheadS: +r.overheadS.toFixed(2) } : {}),
+      cmdline: r.cmdline, checks: r.checks,
+      ...(r.workDir ? { workDir: r.workDir, serialLog: r.serialLogPath } : {}),
+      ...(r.tail ? { tail: r.tail } : {}),
+      ...(r.snapshot ? { snapshot: r.snapshot } : {}),
+    }
+  } finally {
+    inFlight.delete(work)
+    inFlight.delete(ovlDir)
+    await rm(ovlDir, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,125 @@
+// check a profile against a host snapshot: every device exists with the id the profile says, whole IOMMU
+// groups go (siblings named), the boot storage and the management NIC never go, an id that would also
+// take a protected device asks for address binding, and USB devices resolve to their controller's group.
+// Pure: (profile, snapshot) -> the profile with USB devices expanded, plus problems a person can act on.
+import type { CheckIssue } from './profileCheck.js'
+import { bindsById, type Fingerprint } from '../profile/profileRules.js'
+import type { PassthroughDevice, Profile } from '../profile/profileSchema.js'
+import type { Snapshot, SnapshotPci } from '../snapshot/snapshotSchema.js'
+import { protectedDevices } from '../snapshot/snapshotInspect.js'
+
+export interface SnapshotCheck {
+  profile: Profile // passthrough.devices with the USB entries expanded
+  issues: CheckIssue[]
+  passed: SnapshotPci[] // every function that would go to vfio-pci on this host
+}
+
+// With a snapshot every passed function is known by address: bind each by address (so the guard can
+// refuse one) and fingerprint it. Names and group annotations stay with their entries for the guests.
+export function pinToSnapshot(profile: Profile, snap: Snapshot, passed: SnapshotPci[]): { profile: Profile; fingerprint: Map<string, Fingerprint> } {
+  const devices: PassthroughDevice[] = []
+  for (const d of profile.passthrough.devices) {
+    const mine = passed.filter((p) => (d.address !== undefined ? p.address === d.address : p.id === d.id))
+    if (mine.length === 1) devices.push({ ...d, address: mine[0].address, id: mine[0].id, bind: undefined })
+    else for (const p of mine) devices.push({ address: p.address, id: p.id })
+  }
+  const fingerprint = new Map<string, Fingerprint>()
+  for (const p of passed) {
+    const members = p.group === null ? [p] : snap.pci.filter((x) => x.group === p.group)
+    const group = members.map((x) => `${x.address}/${x.id}`).sort()
+    fingerprint.set(p.address, { id: p.id, subsystem: p.subsystem, group })
+  }
+  return { profile: { ...profile, passthrough: { ...profile.passthrough, devices } }, fingerprint }
+}
+
+const entry = (d: SnapshotPci) => `{ address: "${d.address}", id: "${d.id}" }`
+const describe = (d: SnapshotPci) => `${d.address} [${d.id}]${d.driver ? ` (${d.driver})` : ''}`
+
+export function checkAgainstSnapshot(profile: Profile, snap: Snapshot, snapName: string): SnapshotCheck {
+  const issues: CheckIssue[] = []
+  const host = snap.host ?? snapName
+  const byAddress = new Map(snap.pci.map((d) => [d.address, d]))
+  const devices: PassthroughDevice[] = [...profile.passthrough.devices]
+
+  // USB devices -> their controller -> the controller's whole group (seed 001's detective work)
+  profile.passthrough.usb.forEach((u, i) => {
+    const want = u.product?.trim().toLowerCase()
+    const found = snap.usb.filter((x) => (want !== undefined ? x.product?.trim().toLowerCase() === want : x.id === u.id))
+    const what = u.product !== undefined ? `"${u.product}"` : u.id!
+    const controllers = [...new Set(found.map((x) => x.controller).filter((c): c is string => c !== null))]
+    if (controllers.length === 0) {
+      const seen = snap.usb.map((x) => `${x.product ?? x.id} (${x.port})`).join(', ')
+      issues.push({ path: ['passthrough', 'usb', i], message: `no USB device ${what} on ${host}${seen ? `; it has: ${seen}` : ''}` })
+      return
+    }
+    if (controllers.length > 1) {
+      issues.push({ path: ['passthrough', 'usb', i], message: `${what} sits under several controllers (${controllers.join(', ')}): name the one to pass with passthrough.devices` })
+      return
+    }
+    const ctrl = byAddress.get(controllers[0])
+    if (!ctrl) return
+    const group = ctrl.group === null ? [ctrl] : snap.pci.filter((d) => d.group === ctrl.group && !d.bridge)
+    for (const d of group) {
+      if (!devices.some((x) => x.address === d.address || (x.address === undefined && x.id === d.id))) {
+        devices.push({ address: d.address, id: d.id })
+      }
+    }
+  })
+
+  // what would go to vfio-pci on this host: address-bound functions and every match of an ids= entry
+  const passed = new Map<string, SnapshotPci>()
+  devices.forEach((d, i) => {
+    const at = ['passthrough', 'devices', Math.min(i, profile.passthrough.devices.length - 1)]
+    if (d.address !== undefined) {
+      const real = byAddress.get(d.address)
+      if (!real) {
+        const same = d.id ? snap.pci.filter((x) => x.id === d.id).map((x) => x.address) : []
+        issues.push({ path: [...at, 'address'], message: `${d.address} does not exist on ${host}${same.length ? `; ${d.id} is at ${same.join(', ')}` : ''}` })
+        return
+      }
+      if (d.id !== undefined && real.id !== d.id) {
+        issues.push({ path: [...at, 'id'], message: `${d.address} is ${real.id}${real.driver ? ` (${real.driver})` : ''} on ${host}, not ${d.id}: fix the address or the id` })
+        return
+      }
+    }
+    if (d.id !== undefined && bindsById(d)) {
+      const matches = snap.pci.filter((x) => x.id === d.id)
+      if (matches.length === 0) issues.push({ path: [...at, 'id'], message: `no device with id ${d.id} on ${host}` })
+      for (const m of matches) passed.set(m.address, m)
+    } else if (d.address !== undefined) passed.set(d.address, byAddress.get(d.address)!)
+  })
+
+  // never the host's own storage or management NIC; an id that would take one asks for address binding
+  const keep = protectedDevices(snap)
+  devices.forEach((d, i) => {
+    const at = ['passthrough', 'devices', Math.min(i, profile.passthrough.devices.length - 1)]
+    const mine = [...passed.values()].filter((p) => (d.address !== undefined && !bindsById(d) ? p.address === d.address : p.id === d.id))
+    for (const p of mine) {
+      const why = keep.get(p.address)
+      if (!why) continue
+      const others = mine.filter((x) => !keep.has(x.address))
+      issues.push({
+        path: at,
+        message: `${describe(p)} is ${why.join(' and ')} of ${host}: passing it would lock the host out` +
+          (bindsById(d) && others.length > 0 ? `; ${d.id} matches it too, so bind the others by address: ${others.map(entry).join(', ')}` : ''),
+      })
+    }
+  })
+
+  // whole groups: every non-bridge sibling of a passed function goes too
+  const reported = new Set<number>()
+  for (const p of passed.values()) {
+    if (p.group === null || reported.has(p.group)) continue
+    const missing = snap.pci.filter((x) => x.group === p.group && !x.bridge && !passed.has(x.address))
+    if (missing.length > 0) {
+      reported.add(p.group)
+      const members = [...passed.values()].filter((x) => x.group === p.group).map((x) => x.address).join(', ')
+      issues.push({
+        path: ['passthrough', 'devices'],
+        message: `IOMMU group ${p.group} on ${host} also holds ${missing.map(describe).join(', ')}, which would stay with the host while ${members} go: ` +
+          `add ${missing.map(entry).join(', ')}, or move the device to a slot with a group of its own`,
+      })
+    }
+  }
+  return { profile: { ...profile, passthrough: { ...profile.passthrough, devices } }, issues, passed: [...passed.values()] }
+}

@@ -1,0 +1,259 @@
+// plan: everything derivable from a profile, each item with the reason it is there.
+// Pure; `hostbake show` prints it and overlayRender turns it into files.
+import { planKernel, seriesAtLeast, type KernelChoice } from '../alpine/kernelSeries.js'
+import {
+  ALPINE_DEFAULT_FEATURES, ALPINE_DEFAULT_MODULES, ALPINE_DEFAULT_RUNLEVELS,
+  ALPINE_DISKLESS_INITRAMFS_MODULES, ALPINE_SYS_INITRAMFS_MODULES, DRIVERS_WITH_OWN_SOFTDEP,
+} from '../alpine/alpineDefaults.js'
+import { RUNLEVELS, type Profile, type Runlevel } from '../profile/profileSchema.js'
+import { bindsById, type Fingerprint } from '../profile/profileRules.js'
+import { planGuests, planPools, type PlannedGuest, type PlannedPool } from './libvirtPlan.js'
+
+export interface Item {
+  value: string
+  reason: string
+}
+
+export interface AddressBinding {
+  address: string
+  id?: string
+  // from a host snapshot: the guard also compares these at boot
+  subsystem?: string
+  group?: string[]
+}
+
+export interface HostPlan {
+  hostname: string
+  cpu: Profile['cpu']
+  install: Profile['install']
+  kernel: KernelChoice
+  kernelOpts: Item[] // default_kernel_opts
+  initramfsModules: Item[] // modules=
+  root?: string
+  cmdline: string // what the bootloader passes: update-extlinux's APPEND line, or the boot media's
+  mkinitfsFeatures: Item[]
+  vfioModules: Item[] // features.d/vfio.modules globs
+  vfioFiles: Item[] // features.d/vfio.files
+  vfioIds: Item[]
+  vfioAddresses: AddressBinding[]
+  modprobe: Item[] // etc/modprobe.d/vfio.conf lines
+  preemptOrdering: Item[] // per preempted driver: what makes vfio-pci claim the devices first
+  modules: Item[] // etc/modules
+  world: Item[]
+  repositories: string[]
+  runlevels: Record<Runlevel, Item[]>
+  network?: NonNullable<Profile['network']>
+  pools: PlannedPool[]
+  guests: PlannedGuest[]
+}
+
+export const OVERRIDE_SCRIPT = '/etc/hostbake/vfio-override.sh' // under /etc so lbu commit keeps it
+const VFIO_CMDLINE_MODULES = ['vfio', 'vfio-pci', 'vfio_iommu_type1']
+
+export function planHost(profile: Profile, fingerprint?: Map<string, Fingerprint>): HostPlan {
+  const kernel = planKernel(profile)
+  const hasDevices = profile.passthrough.devices.length > 0
+  const vfioIds = planVfioIds(profile)
+  const vfioAddresses = profile.passthrough.devices
+    .filter((d) => d.address !== undefined && !bindsById(d))
+    .map((d) => {
+      const f = fingerprint?.get(d.address!)
+      return { address: d.address!, ...(d.id ? { id: d.id } : {}), ...(f?.subsystem ? { subsystem: f.subsystem } : {}), ...(f ? { group: f.group } : {}) }
+    })
+  const modprobe = planModprobe(profile, vfioIds, vfioAddresses)
+  const usesKmod = modprobe.some((l) => /^(softdep|install) /.test(l.value))
+  const kernelOpts = planKernelOpts(profile)
+  const initramfsModules = planInitramfsModules(profile, hasDevices)
+  const modulesArg = initramfsModules.map((m) => m.value).join(',')
+  const opts = kernelOpts.map((o) => o.value).join(' ')
+  const cmdline = profile.install === 'sys'
+    ? `root=${profile.boot.root ?? '<detected at install>'} modules=${modulesArg} ${opts}`
+    : `modules=${modulesArg} ${opts}`
+  return {
+    hostname: profile.hostname,
+    cpu: profile.cpu,
+    install: profile.install,
+    kernel,
+    kernelOpts,
+    initramfsModules,
+    ...(profile.boot.root ? { root: profile.boot.root } : {}),
+    cmdline,
+    mkinitfsFeatures: hasDevices ? planFeatures() : [],
+    vfioModules: hasDevices ? planVfioModules(kernel) : [],
+    vfioFiles: vfioAddresses.length > 0
+      ? [{ value: OVERRIDE_SCRIPT, reason: 'the install lines run it in the initramfs too, so mkinitfs must copy it there' }]
+      : [],
+    vfioIds,
+    vfioAddresses,
+    modprobe,
+    preemptOrdering: planPreemptOrdering(profile, hasDevices),
+    modules: planModules(profile),
+    world: planWorld(profile, kernel, usesKmod),
+    repositories: profile.repositories,
+    runlevels: planRunlevels(profile),
+    ...(profile.network ? { network: profile.network } : {}),
+    pools: planPools(profile),
+    guests: planGuests(profile),
+  }
+}
+
+function planKernelOpts(profile: Profile): Item[] {
+  const opts: Item[] = profile.boot.kernelOpts.map((o) => ({ value: o, reason: 'boot.kernelOpts' }))
+  const has = (key: string) => profile.boot.kernelOpts.some((o) => o.split('=')[0] === key)
+  if (profile.cpu === 'intel' && !has('intel_iommu')) {
+    opts.push({ value: 'intel_iommu=on', reason: 'cpu: intel: Alpine kernels build VT-d without default-on' })
+  }
+  if (!has('iommu')) {
+    opts.push({ value: 'iommu=pt', reason: 'passthrough domain: host devices skip DMA translation, guest devices are isolated' })
+  }
+  return opts
+}
+
+function planInitramfsModules(profile: Profile, hasDevices: boolean): Item[] {
+  const given = profile.boot.initramfsModules
+  const base = given ?? (profile.install === 'sys' ? ALPINE_SYS_INITRAMFS_MODULES : ALPINE_DISKLESS_INITRAMFS_MODULES)
+  const reason = given ? 'boot.initramfsModules' : `Alpine's default for ${profile.install} installs`
+  const items: Item[] = base.map((m) => ({ value: m, reason }))
+  const present = new Set(base.map((m) => m.replaceAll('-', '_')))
+  if (hasDevices) {
+    for (const m of VFIO_CMDLINE_MODULES) {
+      if (present.has(m.replaceAll('-', '_'))) continue
+      items.push({
+        value: m,
+        reason: m === 'vfio_iommu_type1'
+          ? 'a softdep of vfio that busybox modprobe does not follow: load it by name'
+          : 'loaded before coldplug, so vfio-pci claims its devices before any host driver',
+      })
+    }
+  }
+  return items
+}
+
+function planFeatures(): Item[] {
+  return [
+    ...ALPINE_DEFAULT_FEATURES.map((f) => ({ value: f, reason: "mkinitfs' default feature" })),
+    { value: 'vfio', reason: 'features.d/vfio.modules: the VFIO modules in the initramfs' },
+  ]
+}
+
+// Module files by kernel series; globs (.ko*) because Alpine compresses modules (.ko.gz, .ko.zst).
+export function planVfioModules(kernel: KernelChoice): Item[] {
+  const items: Item[] = [
+    { value: 'kernel/drivers/vfio/vfio.ko*', reason: 'VFIO core' },
+    { value: 'kernel/drivers/vfio/vfio_iommu_type1.ko*', reason: 'a softdep of vfio: mkinitfs follows only modules.dep, so it must be named' },
+  ]
+  if (!seriesAtLeast(kernel.series, '6.2')) {
+    items.push({ value: 'kernel/drivers/vfio/vfio_virqfd.ko*', reason: `kernel ${kernel.series}: still a module (folded into vfio in 6.2)` })
+  }
+  if (seriesAtLeast(kernel.series, '5.15')) {
+    items.push({ value: 'kernel/drivers/vfio/pci/vfio-pci-core.ko*', reason: `kernel ${kernel.series}: split out of vfio-pci in 5.15` })
+  }
+  items.push({ value: 'kernel/drivers/vfio/pci/vfio-pci.ko*', reason: 'the driver that holds passthrough devices' })
+  return items
+}
+
+function planVfioIds(profile: Profile): Item[] {
+  const ids = new Map<string, string>()
+  profile.passthrough.devices.forEach((d, i) => {
+    if (d.id !== undefined && bindsById(d) && !ids.has(d.id)) {
+      ids.set(d.id, `passthrough.devices[${i}]: every device with this id`)
+    }
+  })
+  return [...ids].map(([value, reason]) => ({ value, reason }))
+}
+
+function planModprobe(profile: Profile, ids: Item[], addresses: AddressBinding[]): Item[] {
+  const lines: Item[] = []
+  const { preempt, allowUnsafeInterrupts } = profile.passthrough
+  if (ids.length > 0) {
+    lines.push({ value: `options vfio-pci ids=${ids.map((i) => i.value).join(',')}`, reason: 'bind these vendor:device ids when vfio-pci loads (busybox and kmod modprobe both honour options)' })
+  }
+  if (addresses.length > 0) {
+    lines.push({
+      value: `install vfio-pci ${OVERRIDE_SCRIPT}; /sbin/modprobe --ignore-install vfio-pci $CMDLINE_OPTS`,
+      reason: `set driver_override for ${addresses.map((a) => a.address).join(', ')} before vfio-pci loads (kmod runs install lines; busybox ignores them)`,
+    })
+  }
+  for (const drv of preempt) {
+    // kmod ignores both softdep and install lines for these; modules= is what makes vfio-pci win
+    if (DRIVERS_WITH_OWN_SOFTDEP.has(drv.replaceAll('-', '_'))) continue
+    if (addresses.length > 0) {
+      lines.push({
+        value: `install ${drv} ${OVERRIDE_SCRIPT}; /sbin/modprobe vfio-pci; /sbin/modprobe --ignore-install ${drv} $CMDLINE_OPTS`,
+        reason: `passthrough.preempt: mark the address-bound devices for vfio-pci before ${drv} can probe them`,
+      })
+    } else {
+      lines.push({ value: `softdep ${drv} pre: vfio-pci`, reason: `passthrough.preempt: load vfio-pci before ${drv} so it claims the devices first` })
+    }
+  }
+  if (allowUnsafeInterrupts) {
+    lines.push({ value: 'options vfio_iommu_type1 allow_unsafe_interrupts=1', reason: 'passthrough.allowUnsafeInterrupts (platform without interrupt remapping)' })
+  }
+  return lines
+}
+
+function planPreemptOrdering(profile: Profile, hasDevices: boolean): Item[] {
+  const viaModules = profile.install === 'sys' ? 'modules= in update-extlinux.conf' : 'modules= on the boot media command line'
+  return profile.passthrough.preempt.map((drv) => ({
+    value: drv,
+    reason: DRIVERS_WITH_OWN_SOFTDEP.has(drv.replaceAll('-', '_'))
+      ? `has a softdep of its own, so kmod ignores softdep and install lines for it: vfio-pci wins only because ${viaModules} loads it before coldplug (keep vfio-pci there)`
+      : `a modprobe.d line loads vfio-pci first${hasDevices ? `; ${viaModules} loads it before coldplug anyway` : ''}`,
+  }))
+}
+
+function planModules(profile: Profile): Item[] {
+  const items: Item[] = ALPINE_DEFAULT_MODULES.map((m) => ({ value: m, reason: "alpine-baselayout's /etc/modules (this file replaces it)" }))
+  const seen = new Set(items.map((i) => i.value))
+  for (const m of profile.modules) {
+    if (!seen.has(m)) items.push({ value: m, reason: 'modules' })
+    seen.add(m)
+  }
+  if (profile.guests.length > 0 && !seen.has('tun')) items.push({ value: 'tun', reason: 'guests: libvirt needs /dev/net/tun for their network' })
+  return items
+}
+
+function planWorld(profile: Profile, kernel: KernelChoice, usesKmod: boolean): Item[] {
+  const world = new Map<string, string>([['alpine-base', 'the base system (a diskless boot adds it anyway)']])
+  if (profile.install === 'sys') {
+    world.set(kernel.package, `the kernel: ${kernel.reason}`)
+    world.set('mkinitfs', 'rebuilds the initramfs with the vfio feature')
+    world.set('syslinux', 'update-extlinux writes the kernel command line')
+  }
+  if (usesKmod) world.set('kmod', 'busybox modprobe ignores softdep and install lines; kmod honours them in the rootfs')
+  if (profile.network) world.set('bridge', `network.bridge ${profile.network.bridge}: bridge support for ifupdown`)
+  if (profile.guests.length > 0 || (profile.storage?.pools.length ?? 0) > 0) {
+    world.set('libvirt-daemon', 'guests and storage pools are defined in libvirtd')
+  }
+  if (profile.guests.length > 0) world.set('qemu-system-x86_64', 'guests: the emulator libvirt runs')
+  if (profile.guests.some((g) => g.firmware === 'uefi')) world.set('ovmf', 'guests with firmware: uefi boot OVMF')
+  for (const p of profile.packages) if (!world.has(p)) world.set(p, 'packages')
+  return [...world].map(([value, reason]) => ({ value, reason })).sort((a, b) => cmp(a.value, b.value))
+}
+
+function planRunlevels(profile: Profile): Record<Runlevel, Item[]> {
+  const out = {} as Record<Runlevel, Item[]>
+  for (const level of RUNLEVELS) {
+    const items: Item[] = ALPINE_DEFAULT_RUNLEVELS[level].map((s) => ({ value: s, reason: "Alpine's default (as .default_boot_services would add)" }))
+    for (const s of profile.services[level]) {
+      if (!items.some((i) => i.value === s)) items.push({ value: s, reason: `services.${level}` })
+    }
+    out[level] = items
+  }
+  // derived services go where Alpine's setup puts them, unless the profile placed them itself
+  const placed = new Set(RUNLEVELS.flatMap((l) => out[l].map((i) => i.value)))
+  const derive = (level: Runlevel, svc: string, reason: string) => {
+    if (!placed.has(svc)) out[level].push({ value: svc, reason })
+    placed.add(svc)
+  }
+  if (profile.passthrough.devices.some((d) => d.address !== undefined && !bindsById(d))) {
+    derive('sysinit', 'hostbake-guard', 'binding by address: vouch for each device (id, subsystem, group) before hwdrivers loads drivers')
+  }
+  if (profile.network) derive('boot', 'networking', `network: brings up ${profile.network.bridge} from /etc/network/interfaces`)
+  if (profile.guests.length > 0 || (profile.storage?.pools.length ?? 0) > 0) derive('default', 'libvirtd', 'guests and pools: libvirtd defines and autostarts them')
+  if (profile.guests.length > 0) derive('default', 'libvirt-guests', 'guests: shut down gracefully with the host')
+  return out
+}
+
+// Byte order, not locale order: the same on every machine.
+export const cmp = (a: string, b: string) => (a < b ? -1 : a > b ? 1 : 0)

@@ -1,0 +1,39 @@
+// The plan as a person reads it: every derived value with the reason it is there.
+import type { HostPlan, Item } from './hostPlan.js'
+import { RUNLEVELS } from '../profile/profileSchema.js'
+
+export function formatPlan(plan: HostPlan, overlayFiles: string[]): string {
+  const out: string[] = []
+  const section = (title: string, items: Item[]) => {
+    out.push(`${title}:`)
+    if (items.length === 0) out.push('  (none)')
+    const width = Math.min(48, Math.max(...items.map((i) => i.value.length), 0))
+    for (const i of items) out.push(`  ${i.value.padEnd(width)}  # ${i.reason}`)
+  }
+  out.push(`host ${plan.hostname}: cpu ${plan.cpu}, ${plan.install} install, ${plan.kernel.package} ${plan.kernel.series} (${plan.kernel.reason})`)
+  out.push(`kernel command line (${plan.install === 'sys' ? 'update-extlinux APPEND' : 'boot media / PXE'}):`, `  ${plan.cmdline}`)
+  section('kernel options', plan.kernelOpts)
+  section('initramfs modules (modules=)', plan.initramfsModules)
+  section('vfio ids', plan.vfioIds)
+  section('vfio addresses', plan.vfioAddresses.map((a) => ({ value: a.address, reason: a.id ? `driver_override, expected ${a.id}` : 'driver_override' })))
+  section('mkinitfs features.d/vfio.modules', plan.vfioModules)
+  section('modprobe.d/vfio.conf', plan.modprobe)
+  section('preempted drivers', plan.preemptOrdering)
+  section('/etc/modules', plan.modules)
+  for (const level of RUNLEVELS) section(`runlevel ${level}`, plan.runlevels[level])
+  section('world', plan.world)
+  if (plan.network) {
+    const n = plan.network
+    out.push(`bridge ${n.bridge} over ${n.ports.join(', ')}: ${n.dhcp === true ? 'DHCP' : `${n.dhcp.address}${n.dhcp.gateway ? ` via ${n.dhcp.gateway}` : ''}`}`)
+  }
+  for (const p of plan.pools) out.push(`pool ${p.name}: ${p.path} (uuid ${p.uuid}, autostart)`)
+  for (const g of plan.guests) {
+    out.push(`guest ${g.name}: ${g.vcpus} vCPU, ${g.memory} MiB, ${g.uefi ? 'UEFI' : 'BIOS'}, cpu ${g.cpu}${g.autostart ? ', autostart' : ''}`)
+    for (const d of g.disks) out.push(`  disk ${d.dev} (${d.bus}, ${d.format}): ${d.volume ? `${d.volume.pool}/${d.volume.name}` : d.path}`)
+    if (g.network) out.push(`  nic on ${g.network.bridge}${g.network.mac ? ` ${g.network.mac}` : ''}`)
+    for (const h of g.pci) out.push(`  hostdev pci ${h.address}`)
+    for (const u of g.usb) out.push(`  hostdev usb ${u.vendor}:${u.product}`)
+  }
+  out.push('overlay files:', ...overlayFiles.map((f) => `  ${f}`))
+  return `${out.join('\n')}\n`
+}

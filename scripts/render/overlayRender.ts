@@ -1,0 +1,136 @@
+// render: plan -> file map (overlay entry name -> entry). Pure; the templates in overlays/ are read
+// and compiled once per process.
+import { readFileSync } from 'node:fs'
+import path from 'node:path'
+import Handlebars from 'handlebars'
+import { ProfileError } from '../shared/hostbakeError.js'
+import { cmp, type HostPlan } from '../plan/hostPlan.js'
+import { isSecretPath, overlayPathOf } from '../profile/profileRules.js'
+import { RUNLEVELS, type Profile } from '../profile/profileSchema.js'
+import { packagePath } from '../shared/packagePaths.js'
+
+export interface OverlayEntry {
+  name: string // relative, no leading ./ ; directories end in /
+  type: 'file' | 'directory' | 'symlink'
+  mode: number
+  uid: number
+  gid: number
+  data?: Buffer
+  target?: string
+}
+
+export type FileMap = Map<string, OverlayEntry>
+
+const TEMPLATE_NAMES = [
+  'etc/hostname', 'etc/apk/world', 'etc/apk/repositories', 'etc/modules', 'etc/modprobe.d/vfio.conf',
+  'etc/mkinitfs/mkinitfs.conf', 'etc/mkinitfs/features.d/vfio.modules', 'etc/mkinitfs/features.d/vfio.files',
+  'etc/update-extlinux.conf', 'etc/hostbake/vfio-override.sh', 'etc/network/interfaces', 'etc/resolv.conf',
+  'etc/libvirt/qemu/guest.xml', 'etc/libvirt/storage/pool.xml', 'etc/init.d/hostbake-guard',
+] as const
+type TemplateName = (typeof TEMPLATE_NAMES)[number]
+
+let templates: Record<TemplateName, Handlebars.TemplateDelegate> | undefined
+function template(name: TemplateName): Handlebars.TemplateDelegate {
+  // XML is escaped (names and paths are checked, but a libosinfo URL may carry &); config files are not
+  templates ??= Object.fromEntries(TEMPLATE_NAMES.map((n) => [n,
+    Handlebars.compile(readFileSync(packagePath('overlays', `${n}.hbs`), 'utf8'), { noEscape: !n.endsWith('.xml'), strict: false }),
+  ])) as Record<TemplateName, Handlebars.TemplateDelegate>
+  return templates[name]
+}
+
+// The profile supplies user files (with sources read at load time); everything else comes from the plan.
+export function renderOverlay(plan: HostPlan, profile: Profile, sources: Map<number, Buffer> = new Map()): FileMap {
+  const files: FileMap = new Map()
+  const put = (name: TemplateName, ctx: object, mode = 0o644, as: string = name) => addFile(files, as, Buffer.from(template(name)(ctx)), mode)
+
+  put('etc/hostname', plan)
+  put('etc/apk/world', plan)
+  if (plan.repositories.length > 0) put('etc/apk/repositories', plan)
+  put('etc/modules', plan)
+  if (plan.vfioModules.length > 0) {
+    put('etc/mkinitfs/mkinitfs.conf', { ...plan, features: plan.mkinitfsFeatures.map((f) => f.value).join(' ') })
+    put('etc/mkinitfs/features.d/vfio.modules', plan)
+  }
+  if (plan.vfioFiles.length > 0) {
+    put('etc/mkinitfs/features.d/vfio.files', plan)
+    put('etc/hostbake/vfio-override.sh', { ...plan, entries: plan.vfioAddresses.map((a) => ({ ...a, groupList: a.group?.join(',') ?? '' })) }, 0o755)
+    put('etc/init.d/hostbake-guard', plan, 0o755)
+  }
+  if (plan.modprobe.length > 0) put('etc/modprobe.d/vfio.conf', plan)
+  if (plan.install === 'sys') {
+    put('etc/update-extlinux.conf', {
+      ...plan,
+      kernelOpts: plan.kernelOpts.map((o) => o.value).join(' '),
+      modules: plan.initramfsModules.map((m) => m.value).join(','),
+      root: plan.root ?? '',
+    })
+  }
+  if (plan.network) {
+    const dhcp = plan.network.dhcp
+    const ctx = { ...plan, ports: plan.network.ports.join(' '), static: dhcp === true ? undefined : dhcp }
+    put('etc/network/interfaces', ctx)
+    if (dhcp !== true && dhcp.dns.length > 0) put('etc/resolv.conf', { ...plan, dns: dhcp.dns })
+  }
+  for (const pool of plan.pools) {
+    put('etc/libvirt/storage/pool.xml', { ...plan, pool }, 0o600, `etc/libvirt/storage/${pool.name}.xml`)
+    addSymlink(files, `etc/libvirt/storage/autostart/${pool.name}.xml`, `/etc/libvirt/storage/${pool.name}.xml`)
+    addDir(files, `${pool.path.slice(1)}/`, undefined, 0o711) // libvirt's images folder: traversable, not listable
+  }
+  for (const guest of plan.guests) {
+    put('etc/libvirt/qemu/guest.xml', { ...plan, guest: { ...guest, passthroughCpu: guest.cpu === 'host-passthrough' } }, 0o600, `etc/libvirt/qemu/${guest.name}.xml`)
+    if (guest.autostart) addSymlink(files, `etc/libvirt/qemu/autostart/${guest.name}.xml`, `/etc/libvirt/qemu/${guest.name}.xml`)
+  }
+  for (const level of RUNLEVELS) {
+    addDir(files, `etc/runlevels/${level}/`)
+    for (const svc of plan.runlevels[level]) addSymlink(files, `etc/runlevels/${level}/${svc.value}`, `/etc/init.d/${svc.value}`)
+  }
+  addUserFiles(files, profile, sources)
+  return files
+}
+
+function addUserFiles(files: FileMap, profile: Profile, sources: Map<number, Buffer>): void {
+  const problems = profile.files.flatMap((f, i) => {
+    const name = overlayPathOf(f.path).name! // checked at load
+    if (files.has(name)) {
+      return [{ file: '', field: `files[${i}].path`, fieldPath: ['files', i, 'path'], message: `${f.path} is generated by hostbake; change the profile field that derives it instead` }]
+    }
+    const data = f.content !== undefined ? Buffer.from(f.content) : sources.get(i)
+    if (data === undefined) return [{ file: '', field: `files[${i}].source`, fieldPath: ['files', i, 'source'], message: 'source was not loaded' }]
+    const [uid, gid] = f.owner === undefined || f.owner === 'root' ? [0, 0] : f.owner.split(':').map(Number)
+    const mode = f.mode !== undefined ? parseInt(f.mode, 8) : isSecretPath(f.path) ? 0o600 : 0o644
+    addFile(files, name, data, mode, uid, gid)
+    return []
+  })
+  if (problems.length > 0) throw new ProfileError(problems)
+}
+
+// Directories that must not be world-readable on a host (busybox tar restores the mode we give).
+function dirMode(name: string): number {
+  return name === 'root/' || name.endsWith('/.ssh/') || name === 'etc/ssl/private/' ? 0o700 : 0o755
+}
+
+function addFile(files: FileMap, name: string, data: Buffer, mode: number, uid = 0, gid = 0): void {
+  addEntry(files, { name, type: 'file', mode, uid, gid, data })
+}
+
+// Absolute targets, as Alpine's own tools write them (rc-update, virsh autostart).
+function addSymlink(files: FileMap, name: string, target: string): void {
+  addEntry(files, { name, type: 'symlink', mode: 0o777, uid: 0, gid: 0, target })
+}
+
+function addEntry(files: FileMap, entry: OverlayEntry): void {
+  const parent = path.posix.dirname(entry.name.replace(/\/$/, ''))
+  if (parent !== '.') addDir(files, `${parent}/`, entry)
+  files.set(entry.name, entry)
+}
+
+function addDir(files: FileMap, name: string, child?: OverlayEntry, mode = dirMode(name)): void {
+  if (files.has(name)) return
+  // A .ssh directory belongs to the user whose keys it holds (sshd StrictModes).
+  const owner = name.endsWith('/.ssh/') && child ? child : { uid: 0, gid: 0 }
+  addEntry(files, { name, type: 'directory', mode, uid: owner.uid, gid: owner.gid })
+}
+
+export function sortedEntries(files: FileMap): OverlayEntry[] {
+  return [...files.values()].sort((a, b) => cmp(a.name, b.name))
+}

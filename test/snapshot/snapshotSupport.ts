@@ -1,0 +1,31 @@
+// Run the real collector (busybox ash, as on a stock Alpine host) over a fake /sys tree.
+import { spawnSync } from 'node:child_process'
+import { readFile, writeFile } from 'node:fs/promises'
+import path from 'node:path'
+import type { ExecutionContext } from 'ava'
+import { parseSnapshotText } from '../../scripts/snapshot/snapshotLoad.js'
+import { packagePath } from '../../scripts/shared/packagePaths.js'
+import type { Snapshot } from '../../scripts/snapshot/snapshotSchema.js'
+import { makeSysfs, type FakeHost } from './sysfsFixture.js'
+import { tempDir } from '../testSupport.js'
+
+export async function collect(t: ExecutionContext, host: FakeHost): Promise<Snapshot> {
+  return parseSnapshotText(await collectText(t, host), `${host.hostname}.json`)
+}
+
+export async function collectText(t: ExecutionContext, host: FakeHost): Promise<string> {
+  const root = await tempDir(t)
+  await makeSysfs(root, host)
+  const script = await readFile(packagePath('scripts', 'snapshot', 'snapshotCollector.sh'), 'utf8')
+  const r = spawnSync('/bin/busybox', ['sh', '-s'], { input: script, env: { HOSTBAKE_ROOT: root, PATH: '/nonexistent' }, encoding: 'utf8' })
+  t.is(r.status, 0, r.stderr)
+  t.is(r.stderr, '', 'the collector is quiet')
+  return r.stdout
+}
+
+// The snapshot as a file, for the CLI.
+export async function collectFile(t: ExecutionContext, host: FakeHost): Promise<string> {
+  const file = path.join(await tempDir(t), `${host.hostname}.json`)
+  await writeFile(file, await collectText(t, host))
+  return file
+}
