@@ -1,12 +1,13 @@
 // Limits concurrent QEMU boots to the core count, across processes too (ava runs test files in parallel):
-// a boot holds one slot file .cache/boot/slots/<i> containing its pid; slots of dead pids are reclaimed.
+// a boot holds one slot file <user cache>/slots/<i> containing its pid; slots of dead pids are reclaimed.
+// The slots live in the user's cache root whatever --cache says, so every hostbake of this user shares them.
 import { availableParallelism } from 'node:os'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { PACKAGE_ROOT } from '../shared/packagePaths.js'
+import { userCacheRoot } from '../shared/cachePaths.js'
 
 export const defaultSlots = Math.max(1, Number(process.env.HOSTBAKE_BOOT_JOBS) || availableParallelism())
-const slotsDir = path.join(PACKAGE_ROOT, '.cache', 'boot', 'slots')
+const slotsDir = path.join(userCacheRoot(), 'slots')
 
 function alive(pid: number): boolean {
   try {
