@@ -1,22 +1,20 @@
 #!/usr/bin/env bash
-# Installs what hostbake's tests and benchmarks need, from Debian's packages only.
+# Installs what hostbake's tests and benchmarks need, from Debian's packages only, and prepares the boot-test
+# kernel into .cache/ (the project's own tests keep their cache there; users get ~/.cache/hostbake).
 # Idempotent: a second run on a ready machine does no network I/O and takes well under a second.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # package -> a file it provides (checked instead of asking dpkg, which is slower)
 declare -A want=(
-  [busybox-static]=/bin/busybox           # the tar Alpine's initramfs uses; the guest's userland
-  [kmod]=/usr/bin/kmod                    # real modprobe/depmod to read our modprobe.d
-  [qemu-system-x86]=/usr/bin/qemu-system-x86_64
   [libc6-dev]=/usr/lib/x86_64-linux-gnu/libc.a   # static libc for the guest's VFIO probe
-  [gcc]=/usr/bin/gcc
-  [cpio]=/usr/bin/cpio
-  [xz-utils]=/usr/bin/xz
-  [squashfs-tools]=/usr/bin/unsquashfs   # --modloop: Alpine's modloop is a squashfs
   [libvirt-clients]=/usr/bin/virt-xml-validate   # libvirt itself validates the domain and pool XML
-  [libxml2-utils]=/usr/bin/xmllint               # virt-xml-validate runs xmllint
+  [libxml2-utils]=/usr/bin/xmllint               # virt-xml-validate runs xmllint; JUnit reports are read back with it
 )
+# what boot-test itself runs (scripts/boot/boot-tools.json: program -> package), found on PATH
+while IFS=$'\t' read -r bin pkg; do
+  command -v "$bin" >/dev/null 2>&1 || want[$pkg]=/nonexistent/$bin
+done < <(node -e 'for (const [b, p] of Object.entries(require(process.argv[1]))) if (!b.startsWith("_")) console.log(`${b}\t${p}`)' "$PWD/scripts/boot/boot-tools.json")
 missing=()
 for pkg in "${!want[@]}"; do
   [ -e "${want[$pkg]}" ] || missing+=("$pkg")
@@ -28,18 +26,5 @@ if [ ${#missing[@]} -gt 0 ]; then
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >&2
 fi
 
-# ifupdown-ng, Alpine's network configurator, reads the generated /etc/network/interfaces in the tests.
-# Unpacked under .cache/tools, never installed: it would replace a Debian host's own ifupdown.
-ifng=.cache/tools/ifupdown-ng
-if [ ! -x "$ifng/sbin/ifquery" ]; then
-  echo "setup: unpacking ifupdown-ng into $ifng" >&2
-  tmp=$(mktemp -d) && chmod 777 "$tmp" # apt downloads as _apt
-  (cd "$tmp" && apt-get download -qq ifupdown-ng >&2) || { apt-get update -qq >&2 && (cd "$tmp" && apt-get download -qq ifupdown-ng >&2); }
-  rm -rf "$ifng" && mkdir -p "$ifng" && dpkg-deb -x "$tmp"/ifupdown-ng_*.deb "$ifng"
-  rm -rf "$tmp"
-fi
-
-# The boot-test kernel (downloaded once, cached under .cache/)
-if [ -x ci/setup-boot.sh ]; then
-  bash ci/setup-boot.sh
-fi
+# the boot-test kernel, the VFIO probe and ifupdown-ng (downloaded once through apt, cached under .cache/)
+bash scripts/boot/prepare-kernel.sh .cache

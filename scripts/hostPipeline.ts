@@ -21,6 +21,15 @@ export interface BakedHost {
   apkovl: Buffer
 }
 
+// Profiles, checked against a host snapshot when one is given (a snapshot describes one host).
+export async function loadChecked(files: string[], snapshot: string | undefined): Promise<LoadedProfile[]> {
+  const loaded = await loadProfiles(files)
+  if (snapshot === undefined) return loaded
+  if (loaded.length !== 1) throw new HostbakeError('--snapshot describes one host: give one PROFILE with it')
+  const { loadSnapshot } = await import('./snapshot/snapshotLoad.js')
+  return [applySnapshot(loaded[0], await loadSnapshot(snapshot), snapshot)]
+}
+
 // load + check: a profile of the right shape that also makes sense, or every problem located in its file.
 export async function loadProfile(file: string): Promise<LoadedProfile> {
   const loaded = await readProfile(file)

@@ -9,6 +9,8 @@ import { packagePath } from '../scripts/shared/packagePaths.js'
 import type { Profile } from '../scripts/profile/profileSchema.js'
 
 export const CLI = packagePath('dist', 'scripts', 'hostbake.js')
+// our own tests keep the boot-test cache in the clone (ci/setup.sh prepares it); users get ~/.cache/hostbake
+export const TEST_CACHE = process.env.HOSTBAKE_CACHE || packagePath('.cache')
 
 export interface CliResult {
   code: number | null
@@ -18,7 +20,7 @@ export interface CliResult {
 
 export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? packagePath(), env: { ...process.env, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
+    const child = spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd ?? packagePath(), env: { ...process.env, HOSTBAKE_CACHE: TEST_CACHE, ...opts.env }, stdio: ['ignore', 'pipe', 'pipe'] })
     const out: Buffer[] = []
     let err = ''
     child.stdout.on('data', (d: Buffer) => out.push(d))

@@ -6,6 +6,8 @@ import { median } from '../shared/stats.js'
 import { readdir } from 'node:fs/promises'
 import path from 'node:path'
 import { pathToFileURL } from 'node:url'
+import { locateBootKernel } from '../boot/bootKernel.js'
+import { resolveCacheDir } from '../shared/cachePaths.js'
 import { bootTestProfile, type BootTestResult } from '../boot/bootTest.js'
 import { loadProfiles } from '../hostPipeline.js'
 import { mapLimit } from '../write/outputWrite.js'
@@ -28,11 +30,12 @@ async function yamlIn(dir: string): Promise<string[]> {
 export async function benchBoot(rounds = 3): Promise<{ rows: BootBenchRow[]; suiteWallS: number }> {
   const loaded = (await loadProfiles([...(await yamlIn('profiles')), ...(await yamlIn('test/boot/profiles'))]))
     .filter((l) => l.profile.test !== undefined)
+  const kernel = locateBootKernel(resolveCacheDir())
   const started = performance.now()
   const runs = loaded.flatMap((l) => Array.from({ length: rounds }, (_, i) => ({ l, i })))
   // all handed over at once: the harness's machine-wide slots bound the parallelism to the core count
   const results: BootTestResult[] = await mapLimit(runs, runs.length, async ({ l, i }) => {
-    const r = await bootTestProfile(l, { timeoutS: 60, keep: false, log: () => {} })
+    const r = await bootTestProfile(l, { timeoutS: 60, keep: false, log: () => {}, kernel })
     process.stderr.write(`bench: ${r.hostname} #${i + 1} ${r.ok ? 'ok' : 'FAILED'} ${r.wallS.toFixed(2)} s\n`)
     return r
   })

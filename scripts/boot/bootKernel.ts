@@ -1,11 +1,11 @@
-// Locates the boot-test kernel prepared by ci/setup-boot.sh under .cache/ (never downloads anything itself).
-import { existsSync, readdirSync, readlinkSync, statSync } from 'node:fs'
+// The boot-test kernel: prepared once into the cache (prepare-kernel.sh, through apt), then only located.
+import { existsSync, readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs'
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises'
 import { createHash } from 'node:crypto'
 import { $ } from 'zx'
 import path from 'node:path'
 import { HostbakeError } from '../shared/hostbakeError.js'
-import { PACKAGE_ROOT } from '../shared/packagePaths.js'
+import { packagePath } from '../shared/packagePaths.js'
 
 
 export interface BootKernel {
@@ -17,10 +17,12 @@ export interface BootKernel {
   vmlinux: string
   /** static VFIO userspace probe run inside the guest */
   probe: string
+  /** ifupdown-ng unpacked from Debian's package (the guest brings bridges up with it) */
+  ifupdownNg: string
 }
 
-export function locateBootKernel(cacheDir = path.join(PACKAGE_ROOT, '.cache')): BootKernel {
-  const hint = 'run `bash ci/setup-boot.sh` (npm test does it) to fetch and prepare the Debian kernel'
+export function locateBootKernel(cacheDir: string): BootKernel {
+  const hint = `hostbake boot-test --prepare --cache ${cacheDir} fetches and prepares the Debian kernel (once)`
   const current = path.join(cacheDir, 'kernel', 'current')
   if (!existsSync(current)) throw new HostbakeError(`no boot-test kernel in ${cacheDir}/kernel`, { hint })
   const kver = readlinkSync(current)
@@ -32,8 +34,9 @@ export function locateBootKernel(cacheDir = path.join(PACKAGE_ROOT, '.cache')): 
     modulesDir: path.join(root, 'lib', 'modules', kver),
     vmlinux: path.join(root, 'vmlinux'),
     probe: path.join(cacheDir, 'boot', 'vfio-probe'),
+    ifupdownNg: path.join(cacheDir, 'tools', 'ifupdown-ng'),
   }
-  if (!existsSync(kernel.probe)) throw new HostbakeError(`missing ${kernel.probe}`, { hint })
+  for (const f of [kernel.probe, kernel.ifupdownNg]) if (!existsSync(f)) throw new HostbakeError(`missing ${f}`, { hint })
   return kernel
 }
 
@@ -47,8 +50,8 @@ export interface UserKernel {
 // A user's own kernel and modules (e.g. Alpine's netboot vmlinuz-lts + modloop-lts), booted through the
 // same stand-in initramfs: mkinitfs' rules applied to the real Alpine module tree. A squashfs modloop is
 // unpacked once into .cache/modloop/<sha256>/ (unsquashfs, from Debian's squashfs-tools).
-export async function prepareUserKernel(user: UserKernel, cacheDir = path.join(PACKAGE_ROOT, '.cache')): Promise<BootKernel> {
-  const { probe } = locateBootKernel(cacheDir) // the static VFIO probe is the harness's own
+export async function prepareUserKernel(user: UserKernel, cacheDir: string): Promise<BootKernel> {
+  const { probe, ifupdownNg } = locateBootKernel(cacheDir) // the static VFIO probe and ifupdown-ng are the harness's own
   for (const [flag, p] of [['--kernel', user.kernel], ['--modloop', user.modloop]]) {
     if (!existsSync(p)) throw new HostbakeError(`${flag} ${p}: no such file`)
   }
@@ -66,7 +69,7 @@ export async function prepareUserKernel(user: UserKernel, cacheDir = path.join(P
   }
   const modulesDir = findModulesDir(tree)
   if (!modulesDir) throw new HostbakeError(`--modloop ${user.modloop}: no modules/<kver>/modules.dep inside`, { hint: 'Alpine\'s modloop holds modules/<kver>/ with modules.dep at its top level' })
-  return { kver: path.basename(modulesDir), root: tree, modulesDir, vmlinux: path.resolve(user.kernel), probe }
+  return { kver: path.basename(modulesDir), root: tree, modulesDir, vmlinux: path.resolve(user.kernel), probe, ifupdownNg }
 }
 
 // modules/<kver>/modules.dep (Alpine's modloop), lib/modules/<kver>/ (a package tree) or <kver>/ itself
@@ -77,4 +80,23 @@ function findModulesDir(tree: string): string | undefined {
     if (kvers.length === 1) return path.join(base, kvers[0])
   }
   return undefined
+}
+
+// The tools boot-test runs on this machine, each with the Debian package that provides it: named before anything starts.
+export function checkBootTools(): void {
+  const table = JSON.parse(readFileSync(packagePath('scripts', 'boot', 'boot-tools.json'), 'utf8')) as Record<string, string>
+  const dirs = (process.env.PATH ?? '').split(':').filter(Boolean)
+  const missing = Object.entries(table).filter(([bin]) => !bin.startsWith('_') && !dirs.some((d) => existsSync(path.join(d, bin))))
+  if (missing.length > 0) {
+    const pkgs = [...new Set(missing.map(([, p]) => p))].join(' ')
+    throw new HostbakeError(`boot-test needs ${missing.map(([b]) => b).join(', ')}, not found on PATH`, { hint: `apt-get install ${pkgs} (Debian/Ubuntu)`, exitCode: 1 })
+  }
+}
+
+// Fetches (through apt) and prepares the boot-test kernel, the VFIO probe and ifupdown-ng into cacheDir, once.
+export async function prepareBootKernel(cacheDir: string): Promise<BootKernel> {
+  checkBootTools()
+  const r = await $({ nothrow: true, stdio: ['ignore', 'inherit', 'inherit'] })`bash ${packagePath('scripts', 'boot', 'prepare-kernel.sh')} ${cacheDir}`
+  if (r.exitCode !== 0) throw new HostbakeError(`preparing the boot-test kernel in ${cacheDir} failed (exit ${r.exitCode})`, { hint: 'see the lines above; it needs apt and Debian\'s package lists', exitCode: 1 })
+  return locateBootKernel(cacheDir)
 }

@@ -41,7 +41,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { buildInitramfs } from './initramfsBuild.js'
 import { HostbakeError } from '../shared/hostbakeError.js'
-import { locateBootKernel, type BootKernel } from './bootKernel.js'
+import type { BootKernel } from './bootKernel.js'
 import { logTail, parseGuestReport, type BootCheck } from './bootReport.js'
 import { withBootSlot } from './bootSchedule.js'
 import { runQemu, type QemuMachine } from './qemuBoot.js'
@@ -69,8 +69,8 @@ export interface BootOptions {
   timeoutS: number
   keep?: boolean
   log?: (msg: string) => void
-  /** default: the Debian kernel ci/setup-boot.sh prepared; or a user's own (prepareUserKernel) */
-  kernel?: BootKernel
+  /** the harness's Debian kernel (locateBootKernel) or a user's own (prepareUserKernel) */
+  kernel: BootKernel
 }
 
 export interface BootReport {
@@ -128,7 +128,7 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
   const log = opts.log ?? ((m: string) => process.stderr.write(`boot: ${m}\n`))
   const elapsed = () => ((performance.now() - started) / 1000).toFixed(2)
   const medium = opts.medium ?? 'initrd'
-  const kernel: BootKernel = opts.kernel ?? locateBootKernel()
+  const kernel = opts.kernel
   if (!existsSync(opts.apkovl)) throw new HostbakeError(`no such apkovl: ${opts.apkovl}`)
   const apkovl = path.resolve(opts.apkovl)
   const work = path.resolve(opts.workDir)

@@ -14,8 +14,8 @@ import { ALPINE_DEFAULT_MODULES } from '../alpine/alpineDefaults.js'
 import type { BootKernel } from './bootKernel.js'
 
 export interface BootTestOptions {
-  /** a user's own kernel and modules; default: the harness's Debian kernel */
-  kernel?: BootKernel
+  /** the harness's Debian kernel, or a user's own kernel and modules */
+  kernel: BootKernel
   timeoutS: number
   keep: boolean
   log: (msg: string) => void
@@ -114,7 +114,7 @@ export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptio
       workDir: work,
       timeoutS: opts.timeoutS,
       keep: opts.keep,
-      ...(opts.kernel ? { kernel: opts.kernel } : {}),
+      kernel: opts.kernel,
       log: (m) => opts.log(`${host.hostname}: ${m.replace(/^\S+\.apkovl\.tar\.gz: /, '')}`),
     })
     return {

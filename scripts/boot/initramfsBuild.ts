@@ -14,6 +14,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { BootKernel } from './bootKernel.js'
+import { COLLECTOR_SCRIPT } from '../snapshot/snapshotCollect.js'
 import { ALPINE_DEFAULT_FEATURES } from '../alpine/alpineDefaults.js'
 import { shellQuote } from '../shared/shellQuote.js'
 import { PACKAGE_ROOT } from '../shared/packagePaths.js'
@@ -104,10 +105,10 @@ function featureFile(overlayDir: string, name: string, suffix: 'modules' | 'file
 }
 
 let userlandCache: Promise<{ applets: string[]; libs: string[] }> | undefined
-function readUserland() {
+function readUserland(kernel: BootKernel) {
   userlandCache ??= (async () => {
     const applets = (await $({ quiet: true })`/bin/busybox --list`).stdout.split('\n').filter(Boolean)
-    const ldd = (await $({ quiet: true })`ldd /usr/bin/kmod ${ifupdownNg}`).stdout
+    const ldd = (await $({ quiet: true })`ldd /usr/bin/kmod ${ifupdownBin(kernel)}`).stdout
     const libs = [...new Set([...ldd.matchAll(/(\/\S+\.so[.\d]*)/g)].map((m) => m[1]))]
     return { applets, libs }
   })()
@@ -179,12 +180,11 @@ async function packCpio(dir: string, output: string, append = false) {
   await $({ quiet: true })`sh -c ${pack} sh ${dir} ${output}`.timeout('30s')
 }
 
-// ifupdown-ng, which Alpine's base system configures networks with (unpacked by ci/setup.sh, never installed)
-const ifupdownNgRoot = path.join(PACKAGE_ROOT, '.cache', 'tools', 'ifupdown-ng')
-const ifupdownNg = path.join(ifupdownNgRoot, 'sbin', 'ifupdown')
+// ifupdown-ng, which Alpine's base system configures networks with (unpacked by prepare-kernel.sh, never installed)
+const ifupdownBin = (kernel: BootKernel) => path.join(kernel.ifupdownNg, 'sbin', 'ifupdown')
 
 // hostbake's own snapshot collector, run in the guest for real snapshots (issue: know the host)
-const collectorScript = path.join(PACKAGE_ROOT, 'scripts', 'snapshot', 'snapshotCollector.sh')
+const collectorScript = COLLECTOR_SCRIPT
 
 const userlandBuilds = new Map<string, Promise<string>>()
 /** The userland part (busybox, kmod + libs, rootfs symlink farms, /init, the probe), built once per content. */
@@ -201,7 +201,7 @@ async function buildUserlandCpioNow(kernel: BootKernel): Promise<string> {
   // small inputs by content (tsc rewrites this module on every build), binaries by size and mtime
   const hash = createHash('sha256')
   for (const f of [path.join(guestDir, 'init.sh'), collectorScript, fileURLToPath(import.meta.url)]) hash.update(await fs.readFile(f))
-  for (const f of [kernel.probe, '/bin/busybox', '/usr/bin/kmod', ifupdownNg]) {
+  for (const f of [kernel.probe, '/bin/busybox', '/usr/bin/kmod', ifupdownBin(kernel)]) {
     const st = await fs.stat(f)
     hash.update(`${f}:${st.size}:${st.mtimeMs}\n`)
   }
@@ -211,7 +211,7 @@ async function buildUserlandCpioNow(kernel: BootKernel): Promise<string> {
   await fs.mkdir(dir, { recursive: true })
   const root = await fs.mkdtemp(path.join(dir, 'stage-'))
   try {
-    const { applets, libs } = await readUserland()
+    const { applets, libs } = await readUserland(kernel)
     for (const d of ['bin', 'usr', 'etc', 'proc', 'sys', 'dev', 'tmp', 'media', 'lib64', 'hostbake']) {
       await fs.mkdir(path.join(root, d), { recursive: true })
     }
@@ -242,10 +242,10 @@ async function buildUserlandCpioNow(kernel: BootKernel): Promise<string> {
       }
       for (const l of kmodLinks) await fs.symlink(`/hostbake/bin/${flavour}`, path.join(farm, 'sbin', l))
       // ifupdown-ng (in alpine-base): the binary, its applet links and its executors
-      await fs.copyFile(ifupdownNg, path.join(farm, 'sbin', 'ifupdown'))
+      await fs.copyFile(ifupdownBin(kernel), path.join(farm, 'sbin', 'ifupdown'))
       await fs.chmod(path.join(farm, 'sbin', 'ifupdown'), 0o755)
       for (const a of ['ifup', 'ifdown', 'ifquery', 'ifparse', 'ifctrstat']) await fs.symlink('ifupdown', path.join(farm, 'sbin', a))
-      await fs.cp(path.join(ifupdownNgRoot, 'usr', 'libexec', 'ifupdown-ng'), path.join(farm, 'usr', 'libexec', 'ifupdown-ng'), { recursive: true })
+      await fs.cp(path.join(kernel.ifupdownNg, 'usr', 'libexec', 'ifupdown-ng'), path.join(farm, 'usr', 'libexec', 'ifupdown-ng'), { recursive: true })
     }
     await fs.copyFile(path.join(guestDir, 'init.sh'), path.join(root, 'init'))
     await fs.chmod(path.join(root, 'init'), 0o755)

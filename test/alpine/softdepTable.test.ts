@@ -1,5 +1,6 @@
 // The drivers that get an install line instead of a softdep line must be exactly the PCI drivers that
 // carry a softdep of their own in a real kernel (the boot-test kernel that ci/setup-boot.sh unpacks).
+import { TEST_CACHE } from '../testSupport.js'
 import test from 'ava'
 import { readFile } from 'node:fs/promises'
 import path from 'node:path'
@@ -7,7 +8,7 @@ import { DRIVERS_WITH_OWN_SOFTDEP } from '../../scripts/alpine/alpineDefaults.js
 import { locateBootKernel } from '../../scripts/boot/bootKernel.js'
 
 test('DRIVERS_WITH_OWN_SOFTDEP covers every PCI driver with a module softdep in the real kernel', async (t) => {
-  const { modulesDir } = locateBootKernel()
+  const { modulesDir } = locateBootKernel(TEST_CACHE)
   const softdep = await readFile(path.join(modulesDir, 'modules.softdep'), 'utf8')
   const alias = await readFile(path.join(modulesDir, 'modules.alias'), 'utf8')
   const pciDrivers = new Set(alias.split('\n').filter((l) => l.startsWith('alias pci:')).map((l) => l.split(' ')[2]))

@@ -11,12 +11,12 @@ import { applySnapshot, bakeHost } from '../../scripts/hostPipeline.js'
 import { loadProfile } from '../../scripts/hostPipeline.js'
 import { packagePath } from '../../scripts/shared/packagePaths.js'
 import { parseSnapshotText } from '../../scripts/snapshot/snapshotLoad.js'
-import { bootTimeoutS, describeReport } from './bootHelpers.js'
+import { bootKernel, bootTimeoutS, describeReport } from './bootHelpers.js'
 
 test('built against a snapshot: matching hardware binds by address, a swapped card is refused', async (t) => {
   const loaded = await loadProfile(packagePath('test', 'boot', 'guard', 'guard-host.yaml'))
   // 1. the host as it is: boot it once with the plain (ids=) overlay and take its snapshot from inside
-  const first = await bootTestProfile(loaded, { timeoutS: bootTimeoutS, keep: false, log: () => {}, snapshot: true })
+  const first = await bootTestProfile(loaded, { timeoutS: bootTimeoutS, keep: false, log: () => {}, snapshot: true, kernel: bootKernel() })
   t.true(first.ok, 'the plain overlay boots')
   const snap = parseSnapshotText(first.snapshot!, 'guest snapshot')
   // 2. the overlay built against it: both functions by address, fingerprinted (id, subsystem, group)
@@ -33,13 +33,13 @@ test('built against a snapshot: matching hardware binds by address, a swapped ca
 
   const [same, swapped] = await Promise.all([
     // 3. the same hardware: bound as before
-    bootOverlay({ apkovl, machine: planBootMachine(loaded), expect: planBootExpect(host, pinned), workDir: path.join(work, 'same'), timeoutS: bootTimeoutS, log: () => {} }),
+    bootOverlay({ apkovl, machine: planBootMachine(loaded), expect: planBootExpect(host, pinned), workDir: path.join(work, 'same'), timeoutS: bootTimeoutS, log: () => {}, kernel: bootKernel() }),
     // 4. another card where 00:1d.1 was: nothing in that group is vouched for, everything keeps its driver
     bootOverlay({
       apkovl,
       machine: { iommu: 'intel', devices: ['ich9-usb-uhci1,addr=1d.0,multifunction=on', 'e1000e,addr=1d.1', 'e1000e,addr=03.0'] },
       expect: { vfioIds: [], vfioAddresses: [], drivers: { '0000:00:1d.0': 'uhci_hcd', '0000:00:1d.1': 'e1000e', '0000:00:03.0': 'e1000e' } },
-      workDir: path.join(work, 'swapped'), timeoutS: bootTimeoutS, keep: true, log: () => {},
+      workDir: path.join(work, 'swapped'), timeoutS: bootTimeoutS, keep: true, log: () => {}, kernel: bootKernel(),
     }),
   ])
   t.true(same.ok, describeReport(same))

@@ -3,9 +3,13 @@ import os from 'node:os'
 import path from 'node:path'
 import fs from 'node:fs/promises'
 import { bootOverlay, type BootReport } from '../../scripts/boot/bootOverlay.js'
+import { locateBootKernel } from '../../scripts/boot/bootKernel.js'
+import { TEST_CACHE } from '../testSupport.js'
 import { overlayFiles, packOverlay, type Scenario } from './overlayFixture.js'
 
 export const bootTimeoutS = Number(process.env.HOSTBAKE_BOOT_TIMEOUT) || 60
+// the harness kernel ci/setup.sh prepared into the test cache
+export const bootKernel = () => locateBootKernel(TEST_CACHE)
 
 export function workDirFor(name: string): string {
   return path.join(os.tmpdir(), `hostbake-boot-${name}-${process.pid}`)
@@ -20,7 +24,7 @@ export async function bootScenario(s: Scenario, apkovl?: string): Promise<BootRe
     const ovl = apkovl ?? (await packOverlay(ovlDir, s.overlay.host, overlayFiles(s.overlay)))
     return await bootOverlay({
       apkovl: ovl, machine: s.machine, expect: s.expect,
-      workDir: work, timeoutS: bootTimeoutS, log: () => {},
+      workDir: work, timeoutS: bootTimeoutS, log: () => {}, kernel: bootKernel(),
     })
   } finally {
     await fs.rm(ovlDir, { recursive: true, force: true })

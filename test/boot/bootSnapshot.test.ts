@@ -5,11 +5,11 @@ import { bootTestProfile } from '../../scripts/boot/bootTest.js'
 import { loadProfile } from '../../scripts/hostPipeline.js'
 import { packagePath } from '../../scripts/shared/packagePaths.js'
 import { parseSnapshotText } from '../../scripts/snapshot/snapshotLoad.js'
-import { bootTimeoutS } from './bootHelpers.js'
+import { bootKernel, bootTimeoutS } from './bootHelpers.js'
 
 test('the collector in the guest sees the emulated topology: groups, drivers, USB, the management NIC', async (t) => {
   const loaded = await loadProfile(packagePath('test', 'boot', 'profiles', 'bridge-host.yaml'))
-  const r = await bootTestProfile(loaded, { timeoutS: bootTimeoutS, keep: false, log: () => {}, snapshot: true })
+  const r = await bootTestProfile(loaded, { timeoutS: bootTimeoutS, keep: false, log: () => {}, snapshot: true, kernel: bootKernel() })
   t.true(r.ok, r.checks.filter((c) => !c.pass).map((c) => `${c.name} ${c.detail}`).join('\n'))
   t.truthy(r.snapshot, 'the guest printed a snapshot')
   const s = parseSnapshotText(r.snapshot!, 'guest snapshot')

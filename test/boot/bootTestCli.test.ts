@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
 import { packagePath } from '../../scripts/shared/packagePaths.js'
-import { runCli } from '../testSupport.js'
+import { TEST_CACHE, runCli } from '../testSupport.js'
 import type { BootTestResult } from '../../scripts/boot/bootTest.js'
 
 const rel = (dir: string) => readdirSync(packagePath(dir)).filter((f) => f.endsWith('.yaml')).sort().map((f) => `${dir}/${f}`)
@@ -144,7 +144,7 @@ test('HOSTBAKE_ACCEL=kvm: a KVM guest that hangs silent is detected and the boot
 // to the drivers these machines need so that mksquashfs takes a second, not a minute.
 async function makeModloop(dir: string): Promise<{ kernel: string; modloop: string; kver: string }> {
   const { locateBootKernel } = await import('../../scripts/boot/bootKernel.js')
-  const k = locateBootKernel()
+  const k = locateBootKernel(TEST_CACHE)
   const stage = path.join(dir, 'lib')
   const kdir = path.join(stage, 'modules', k.kver)
   const keep = ['drivers/vfio', 'drivers/usb', 'drivers/virtio', 'drivers/net/ethernet/intel/e1000e', 'drivers/net/tun.ko', 'drivers/block',
@@ -170,7 +170,7 @@ test('--kernel/--modloop: a bzImage and a squashfs modloop in Alpine\'s layout g
   const user = await makeModloop(dir)
   // the unpacked modloop is cached by content; this one is made fresh each run, so drop its cache entry
   const sum = createHash('sha256').update(await fs.readFile(user.modloop)).digest('hex').slice(0, 16)
-  t.teardown(() => fs.rm(packagePath('.cache', 'modloop', sum), { recursive: true, force: true }))
+  t.teardown(() => fs.rm(path.join(TEST_CACHE, 'modloop', sum), { recursive: true, force: true }))
   const r = await runCli(['boot-test', 'test/boot/profiles/seed001-ich9.yaml', '--kernel', user.kernel, '--modloop', user.modloop, '--json'])
   t.is(r.code, 0, r.stderr)
   t.regex(r.stderr, new RegExp(`modules ${user.kver} from ${user.modloop}`))

@@ -1,4 +1,5 @@
 // Fast checks of the boot harness's pure parts (no QEMU): cmdline forming, report parsing, mkinitfs rules.
+import { TEST_CACHE } from '../testSupport.js'
 import test from 'ava'
 import os from 'node:os'
 import path from 'node:path'
@@ -39,7 +40,7 @@ test('guest report: checks, uptime, sentinel; a missing sentinel stays missing',
 })
 
 test('mkinitfs rules: vfio feature globs resolve, hard deps close, softdeps do not', async (t) => {
-  const kernel = locateBootKernel()
+  const kernel = locateBootKernel(TEST_CACHE)
   const lines = ['kernel/drivers/vfio/vfio.ko*', 'kernel/drivers/vfio/pci/vfio-pci.ko*', '# comment', '/kernel/drivers/vfio/nope.ko*']
   const dir = await overlayWith({
     'etc/mkinitfs/mkinitfs.conf': 'features="base vfio"\n',

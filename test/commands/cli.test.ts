@@ -128,5 +128,5 @@ test('unknown command and missing arguments exit 2 with usage', async (t) => {
   t.regex(a.stderr, /unknown command 'frobnicate'/)
   const b = await runCli(['render', 'profiles/twin-nic.yaml'])
   t.is(b.code, 2)
-  t.regex(b.stderr, /render takes one PROFILE and -o FILE/)
+  t.regex(b.stderr, /hostbake render needs -o\/--output/)
 })

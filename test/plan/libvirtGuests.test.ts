@@ -8,9 +8,9 @@ import { bakeHost } from '../../scripts/hostPipeline.js'
 import { loadProfile } from '../../scripts/hostPipeline.js'
 import { packagePath } from '../../scripts/shared/packagePaths.js'
 import type { BakedHost } from '../../scripts/hostPipeline.js'
-import { tempDir } from '../testSupport.js'
+import { TEST_CACHE, tempDir } from '../testSupport.js'
 
-const IFQUERY = packagePath('.cache', 'tools', 'ifupdown-ng', 'sbin', 'ifquery')
+const IFQUERY = path.join(TEST_CACHE, 'tools', 'ifupdown-ng', 'sbin', 'ifquery')
 const profiles = [packagePath('profiles', 'homeassistant.yaml'), packagePath('test', 'fixtures', 'lab-host.yaml')]
 
 async function unpack(host: BakedHost, dir: string): Promise<string> {

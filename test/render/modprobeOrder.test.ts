@@ -11,7 +11,7 @@ import { locateBootKernel } from '../../scripts/boot/bootKernel.js'
 import { bakeHost } from '../../scripts/hostPipeline.js'
 import { loadProfile } from '../../scripts/hostPipeline.js'
 import { packagePath } from '../../scripts/shared/packagePaths.js'
-import { tempDir } from '../testSupport.js'
+import { TEST_CACHE, tempDir } from '../testSupport.js'
 
 const profileFiles = [
   ...(await readdir(packagePath('profiles'))).filter((f) => f.endsWith('.yaml')).map((f) => packagePath('profiles', f)),
@@ -21,7 +21,7 @@ const norm = (m: string) => m.replaceAll('-', '_')
 
 for (const file of profileFiles) {
   test(`kmod orders vfio-pci first for every preempted driver: ${path.basename(file)}`, async (t) => {
-    const kernel = locateBootKernel()
+    const kernel = locateBootKernel(TEST_CACHE)
     const host = await bakeHost(await loadProfile(file))
     const conf = host.files.get('etc/modprobe.d/vfio.conf')?.data?.toString() ?? ''
     const dir = await tempDir(t)
@@ -57,5 +57,5 @@ for (const file of profileFiles) {
 }
 
 test('the kernel module tree this test reads is there (setup prepared it)', (t) => {
-  t.true(existsSync(path.join(locateBootKernel().modulesDir, 'modules.softdep')))
+  t.true(existsSync(path.join(locateBootKernel(TEST_CACHE).modulesDir, 'modules.softdep')))
 })

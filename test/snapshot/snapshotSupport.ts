@@ -1,10 +1,10 @@
 // Run the real collector (busybox ash, as on a stock Alpine host) over a fake /sys tree.
+import { COLLECTOR_SCRIPT } from '../../scripts/snapshot/snapshotCollect.js'
 import { spawnSync } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { ExecutionContext } from 'ava'
 import { parseSnapshotText } from '../../scripts/snapshot/snapshotLoad.js'
-import { packagePath } from '../../scripts/shared/packagePaths.js'
 import type { Snapshot } from '../../scripts/snapshot/snapshotSchema.js'
 import { makeSysfs, type FakeHost } from './sysfsFixture.js'
 import { tempDir } from '../testSupport.js'
@@ -16,7 +16,7 @@ export async function collect(t: ExecutionContext, host: FakeHost): Promise<Snap
 export async function collectText(t: ExecutionContext, host: FakeHost): Promise<string> {
   const root = await tempDir(t)
   await makeSysfs(root, host)
-  const script = await readFile(packagePath('scripts', 'snapshot', 'snapshotCollector.sh'), 'utf8')
+  const script = await readFile(COLLECTOR_SCRIPT, 'utf8')
   const r = spawnSync('/bin/busybox', ['sh', '-s'], { input: script, env: { HOSTBAKE_ROOT: root, PATH: '/nonexistent' }, encoding: 'utf8' })
   t.is(r.status, 0, r.stderr)
   t.is(r.stderr, '', 'the collector is quiet')

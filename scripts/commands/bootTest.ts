@@ -1,0 +1,76 @@
+// hostbake boot-test: bake each profile that has a test: section and boot its overlay in QEMU; the guest's own
+// report is the verdict. --prepare fetches the kernel into the cache ahead of time.
+import { HostbakeError } from '../shared/hostbakeError.js'
+import { resolveCacheDir } from '../shared/cachePaths.js'
+import { loadProfiles } from '../hostPipeline.js'
+import { bootTestProfile, requireTestSection, selectShard, type BootTestResult } from '../boot/bootTest.js'
+import { checkBootTools, locateBootKernel, prepareBootKernel, prepareUserKernel, type BootKernel } from '../boot/bootKernel.js'
+import { renderJunit } from '../boot/bootJunit.js'
+import { writeAtomic } from '../write/outputWrite.js'
+import { flag, log, profileFiles, str, type VerbArgs } from './verb.js'
+
+export async function run(args: VerbArgs): Promise<number> {
+  const v = args.values
+  const cacheDir = resolveCacheDir(str(v.cache))
+  const [kernelFile, modloop] = [str(v.kernel), str(v.modloop)]
+  if ((kernelFile === undefined) !== (modloop === undefined)) throw new HostbakeError('--kernel and --modloop go together: a kernel image and its modules (e.g. Alpine\'s vmlinuz-lts and modloop-lts)')
+  const timeoutS = str(v.timeout) === undefined ? 60 : Number(v.timeout)
+  if (!(timeoutS > 0)) throw new HostbakeError(`--timeout ${v.timeout}: expected a number of seconds`)
+  const prepareOnly = flag(v.prepare) && args.positionals.length === 0 && !flag(v.examples) && str(v.profiles) === undefined
+
+  let loaded = prepareOnly ? [] : await loadProfiles(await profileFiles(args, 'boot-test'))
+  if (!prepareOnly) {
+    if (args.positionals.length > 0) requireTestSection(loaded)
+    else {
+      for (const l of loaded.filter((x) => x.profile.test === undefined)) log(`${l.file}: no test: section, not boot-tested`)
+      loaded = loaded.filter((x) => x.profile.test !== undefined)
+    }
+    loaded = selectShard(loaded, str(v.shard))
+    if (loaded.length === 0) throw new HostbakeError('no profile to boot-test', { hint: 'give profiles with a test: section' })
+  }
+
+  checkBootTools()
+  const harness = await harnessKernel(cacheDir, flag(v.prepare))
+  if (prepareOnly) {
+    log(`boot-test kernel ${harness.kver} ready in ${cacheDir}`)
+    return 0
+  }
+  // after the cheap input checks: unpacking a modloop takes seconds
+  const kernel = kernelFile && modloop ? await prepareUserKernel({ kernel: kernelFile, modloop }, cacheDir) : harness
+  if (kernelFile) log(`kernel ${kernelFile}, modules ${kernel.kver} from ${modloop}`)
+
+  const started = performance.now()
+  const bootLog = (m: string) => log(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${m}`)
+  // the harness schedules boots up to the core count; all profiles are handed over at once
+  const results = await Promise.all(loaded.map((l) => bootTestProfile(l, { timeoutS, keep: flag(v.keep), log: bootLog, kernel })))
+  for (const r of results) reportResult(r, timeoutS)
+  const bad = results.filter((r) => !r.ok).length
+  if (flag(v.json)) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`)
+  const junit = str(v.junit)
+  if (junit) await writeAtomic(junit, Buffer.from(renderJunit(results)))
+  log(`boot-test: ${results.length - bad} passed, ${bad} failed`)
+  return bad > 0 ? 1 : 0
+}
+
+// The harness's own Debian kernel: prepared on first use (or with --prepare), then only located.
+async function harnessKernel(cacheDir: string, prepare: boolean): Promise<BootKernel> {
+  if (!prepare) {
+    try {
+      return locateBootKernel(cacheDir)
+    } catch {
+      log(`no boot-test kernel in ${cacheDir} yet: preparing it (once; hostbake boot-test --prepare does this ahead of time)`)
+    }
+  }
+  return prepareBootKernel(cacheDir)
+}
+
+function reportResult(r: BootTestResult, timeoutS: number): void {
+  log(`${r.ok ? 'PASS' : 'FAIL'} ${r.hostname} (${r.profile}): ${r.passed} passed, ${r.failed} failed, ${r.wallS} s`)
+  if (!r.ok) {
+    if (r.timedOut) log(`  no report from the guest within --timeout ${timeoutS} s`)
+    if (r.panicked) log('  the guest kernel panicked')
+    for (const c of r.checks.filter((x) => !x.pass)) log(`  FAIL ${c.name} ${c.detail}`)
+    if (r.tail) process.stderr.write(`${r.tail.replace(/^/gm, '  | ')}\n`)
+  }
+  if (r.workDir) log(`  work folder kept: ${r.workDir} (serial log ${r.serialLog})`)
+}

@@ -1,0 +1,125 @@
+// The verb table: every verb's usage, example, options and action, in one place. Loading it loads no verb:
+// each action is imported only when its verb runs, so `hostbake --help` starts in a few tens of milliseconds.
+import type { ParseArgsConfig } from 'node:util'
+import type { VerbRun } from './verb.js'
+
+type Options = NonNullable<ParseArgsConfig['options']>
+export interface Verb {
+  summary: string
+  usage: string
+  example: string
+  options: Options
+  /** how many PROFILE/SNAPSHOT/DIR arguments: [min, max] */
+  positionals: [number, number]
+  /** options that must be given */
+  required?: string[]
+  load: () => Promise<{ run: VerbRun }>
+}
+
+const output = { type: 'string', short: 'o' } as const
+const json = { type: 'boolean' } as const
+const snapshot = { type: 'string' } as const
+const profiles = { type: 'string' } as const
+const examples = { type: 'boolean' } as const
+const MANY = Number.MAX_SAFE_INTEGER
+
+export const VERBS: Record<string, Verb> = {
+  init: {
+    summary: 'scaffold a profiles repository (example profile, editor schema, GitHub and GitLab CI)',
+    usage: 'init [DIR]',
+    example: 'hostbake init myhosts && cd myhosts && hostbake build && hostbake boot-test',
+    options: {}, positionals: [0, 1],
+    load: () => import('./init.js'),
+  },
+  build: {
+    summary: 'bake overlays: ./profiles/*.yaml (or PROFILE..., --profiles DIR, --examples) -> ./apkovl/<host>.apkovl.tar.gz',
+    usage: 'build [PROFILE...] [--profiles DIR | --examples] [-o DIR] [--json] [--snapshot SNAPSHOT]',
+    example: 'hostbake build profiles/vmhost.yaml -o out/',
+    options: { output, json, snapshot, profiles, examples }, positionals: [0, MANY],
+    load: () => import('./build.js'),
+  },
+  render: {
+    summary: 'one overlay, to a file or to stdout (-o -)',
+    usage: 'render PROFILE -o FILE|- [--snapshot SNAPSHOT]',
+    example: 'hostbake render profiles/vmhost.yaml -o - | tar tz',
+    options: { output, snapshot }, positionals: [1, 1], required: ['output'],
+    load: () => import('./render.js'),
+  },
+  show: {
+    summary: 'the resolved plan, each item with its reason',
+    usage: 'show PROFILE [--json] [--snapshot SNAPSHOT]',
+    example: 'hostbake show profiles/vmhost.yaml',
+    options: { json, snapshot }, positionals: [1, 1],
+    load: () => import('./show.js'),
+  },
+  check: {
+    summary: 'does the profile fit the host a snapshot describes?',
+    usage: 'check PROFILE --snapshot SNAPSHOT',
+    example: 'hostbake check profiles/vmhost.yaml --snapshot hosts/vmhost.json',
+    options: { snapshot }, positionals: [1, 1], required: ['snapshot'],
+    load: () => import('./check.js'),
+  },
+  'boot-test': {
+    summary: 'boot each profile with a test: section in QEMU; the guest\'s own checks are the verdict',
+    usage: 'boot-test [PROFILE...] [--profiles DIR | --examples] [--json] [--junit FILE] [--keep] [--timeout S] [--shard I/N]\n' +
+      '          [--kernel VMLINUZ --modloop MODLOOP] [--cache DIR] [--prepare]',
+    example: 'hostbake boot-test --shard 1/2 --junit junit.xml',
+    options: {
+      json, profiles, examples,
+      junit: { type: 'string' }, keep: { type: 'boolean' }, timeout: { type: 'string' }, shard: { type: 'string' },
+      kernel: { type: 'string' }, modloop: { type: 'string' }, cache: { type: 'string' }, prepare: { type: 'boolean' },
+    },
+    positionals: [0, MANY],
+    load: () => import('./bootTest.js'),
+  },
+  snapshot: {
+    summary: 'the host snapshot collector (--collector), or run it over a tree (--sysfs DIR; / for this host)',
+    usage: 'snapshot --collector | --sysfs DIR [-o FILE]',
+    example: 'hostbake snapshot --collector | ssh vmhost sh > hosts/vmhost.json',
+    options: { collector: { type: 'boolean' }, sysfs: { type: 'string' }, output }, positionals: [0, 0],
+    load: () => import('./snapshot.js'),
+  },
+  inspect: {
+    summary: 'IOMMU groups, drivers and USB devices of a snapshot, and what the host must keep',
+    usage: 'inspect SNAPSHOT [--json]',
+    example: 'hostbake inspect hosts/vmhost.json',
+    options: { json }, positionals: [1, 1],
+    load: () => import('./inspect.js'),
+  },
+  diff: {
+    summary: 'what moved between two snapshots (exit 1 when anything did)',
+    usage: 'diff OLD NEW',
+    example: 'hostbake diff hosts/vmhost-2024.json hosts/vmhost.json',
+    options: { snapshot }, positionals: [1, 2],
+    load: () => import('./diff.js'),
+  },
+  schema: {
+    summary: 'the profile JSON Schema, for editors',
+    usage: 'schema [-o FILE]',
+    example: 'hostbake schema -o hostbake.schema.json',
+    options: { output }, positionals: [0, 0],
+    load: () => import('./schema.js'),
+  },
+}
+
+export const GLOBAL_OPTIONS: Options = {
+  verbose: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+}
+
+export function mainUsage(): string {
+  const width = Math.max(...Object.keys(VERBS).map((v) => v.length))
+  return [
+    'usage: hostbake VERB [OPTIONS]   (hostbake help VERB, hostbake VERB --help)',
+    '',
+    ...Object.entries(VERBS).map(([name, v]) => `  ${name.padEnd(width)}  ${v.summary}`),
+    '',
+    'options everywhere: --verbose (stack traces), --help; hostbake --version',
+    'exit codes: 0 ok, 1 a failed boot test or tool, 2 bad input, 130 interrupted',
+  ].join('\n')
+}
+
+export function verbHelp(name: string): string {
+  const v = VERBS[name]
+  return [`usage: hostbake ${v.usage}`, '', v.summary, '', `example: ${v.example}`].join('\n')
+}
