@@ -1,12 +1,13 @@
 // The pipeline a host goes through: load -> check -> plan -> render -> pack. Writing is the caller's.
 import { createHash } from 'node:crypto'
-import { readdir } from 'node:fs/promises'
+import { readdir, realpath } from 'node:fs/promises'
 import path from 'node:path'
-import { HostbakeError, ProfileError } from './shared/hostbakeError.js'
+import { HostbakeError, ProfileError, type ProfileProblem } from './shared/hostbakeError.js'
 import { planHost, type HostPlan } from './plan/hostPlan.js'
-import { parseProfileDocument, readProfile, type LoadedProfile } from './profile/profileLoad.js'
-import { checkProfile } from './check/profileCheck.js'
-import type { Locate } from './profile/documentLoad.js'
+import { loadSources, parseProfileLoose, type LoadedProfile, type ParsedProfile, type SourceOptions } from './profile/profileLoad.js'
+import { CHECK_READS, checkProfile } from './check/profileCheck.js'
+import type { CheckOptions } from './check/contradictionCheck.js'
+import { readInput, type Locate } from './profile/documentLoad.js'
 import type { Profile } from './profile/profileSchema.js'
 import { renderOverlay, sortedEntries, type FileMap } from './render/overlayRender.js'
 import { packApkovl } from './pack/apkovlPack.js'
@@ -22,32 +23,69 @@ export interface BakedHost {
 }
 
 // Profiles, checked against a host snapshot when one is given (a snapshot describes one host).
-export async function loadChecked(files: string[], snapshot: string | undefined): Promise<LoadedProfile[]> {
-  const loaded = await loadProfiles(files)
+export async function loadChecked(files: string[], snapshot: string | undefined, opts: SourceOptions = {}): Promise<LoadedProfile[]> {
+  const loaded = await loadProfiles(files, { ...opts, snapshot: snapshot !== undefined })
   if (snapshot === undefined) return loaded
   if (loaded.length !== 1) throw new HostbakeError('--snapshot describes one host: give one PROFILE with it')
   const { loadSnapshot } = await import('./snapshot/snapshotLoad.js')
   return [applySnapshot(loaded[0], await loadSnapshot(snapshot), snapshot)]
 }
 
-// load + check: a profile of the right shape that also makes sense, or every problem located in its file.
-export async function loadProfile(file: string): Promise<LoadedProfile> {
-  const loaded = await readProfile(file)
-  checkLoaded(loaded.profile, loaded.locate)
+// What loadProfile rendered to check the file map: bakeHost reuses it (a pinned profile is a new object).
+const renderedAtLoad = new WeakMap<LoadedProfile, { plan: HostPlan; files: FileMap }>()
+
+export interface LoadOptions extends SourceOptions, CheckOptions {}
+
+// load + check: a profile of the right shape that also makes sense, or every problem located in its file:
+// all shape problems, every check that can still run on the rest, unreadable sources, entry conflicts.
+export async function loadProfile(file: string, opts: LoadOptions = {}): Promise<LoadedProfile> {
+  const text = await readInput(file)
+  const parsed = parseProfileLoose(text, file)
+  const problems = [...parsed.problems, ...checkParsed(parsed, opts)]
+  const profile = parsed.profile ?? parsed.salvaged?.profile
+  let sources = new Map<number, Buffer>()
+  const inputs = [await realpath(file).catch(() => file)]
+  if (profile && !parsed.salvaged?.removed.has('files')) {
+    const r = await loadSources(profile, file, parsed.locate, opts)
+    problems.push(...r.problems)
+    sources = r.sources
+    inputs.push(...r.inputs)
+  }
+  const loaded: LoadedProfile = { file, profile: profile!, sources, locate: parsed.locate, inputs }
+  // the file map is checked at load too (every problem in one report); kept for renderHost without a snapshot
+  if (parsed.profile && !problems.some((p) => p.field.startsWith('files')) && parsed.profile.passthrough.usb.length === 0) {
+    const plan = planHost(parsed.profile)
+    try {
+      renderedAtLoad.set(loaded, { plan, files: renderLocated(loaded, plan) })
+    } catch (err) {
+      if (!(err instanceof ProfileError)) throw err
+      problems.push(...err.problems)
+    }
+  }
+  if (problems.length > 0) throw new ProfileError(sortProblems(problems))
   return loaded
 }
 
 // The same for text in memory (tests, the benchmark).
-export function parseProfileText(text: string, file: string): { profile: Profile; locate: Locate } {
-  const parsed = parseProfileDocument(text, file)
-  checkLoaded(parsed.profile, parsed.locate)
-  return parsed
+export function parseProfileText(text: string, file: string, opts: CheckOptions = {}): { profile: Profile; locate: Locate } {
+  const parsed = parseProfileLoose(text, file)
+  const problems = [...parsed.problems, ...checkParsed(parsed, opts)]
+  if (problems.length > 0) throw new ProfileError(sortProblems(problems))
+  return { profile: parsed.profile!, locate: parsed.locate }
 }
 
-function checkLoaded(profile: Profile, locate: Locate): void {
-  const issues = checkProfile(profile)
-  if (issues.length > 0) throw new ProfileError(issues.map((i) => locate(i.path, i.message)))
+// Checks over the whole profile, or over what is left of it without the fields whose shape is wrong
+// (an issue that reads a dropped field is left out: it could be a consequence of dropping it).
+function checkParsed(parsed: ParsedProfile, opts: CheckOptions): ProfileProblem[] {
+  if (parsed.profile) return checkProfile(parsed.profile, opts).map((i) => parsed.locate(i.path, i.message))
+  if (!parsed.salvaged) return []
+  const { profile, removed } = parsed.salvaged
+  return checkProfile(profile, opts)
+    .filter((i) => ![String(i.path[0]), ...(CHECK_READS[String(i.path[0])] ?? [])].some((k) => removed.has(k)))
+    .map((i) => parsed.locate(i.path, i.message))
 }
+
+const sortProblems = (problems: ProfileProblem[]) => problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0) || (a.col ?? 0) - (b.col ?? 0))
 
 export async function listProfiles(dir: string): Promise<string[]> {
   const names = await readdir(dir).catch(() => [] as string[])
@@ -55,9 +93,9 @@ export async function listProfiles(dir: string): Promise<string[]> {
 }
 
 // Load every profile before anything is baked: all problems of all profiles in one report.
-export async function loadProfiles(files: string[]): Promise<LoadedProfile[]> {
+export async function loadProfiles(files: string[], opts: LoadOptions = {}): Promise<LoadedProfile[]> {
   if (files.length === 0) throw new HostbakeError('no profiles given and none found in profiles/', { hint: 'hostbake build profiles/myhost.yaml' })
-  const results = await Promise.allSettled(files.map((f) => loadProfile(f)))
+  const results = await Promise.allSettled(files.map((f) => loadProfile(f, opts)))
   const problems = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []))
   if (problems.length > 0) {
     if (problems.every((p) => p instanceof ProfileError)) throw new ProfileError(problems.flatMap((p: ProfileError) => p.problems))
@@ -78,7 +116,7 @@ export function applySnapshot(loaded: LoadedProfile, snap: Snapshot, snapFile: s
   const r = checkAgainstSnapshot(loaded.profile, snap, snapFile)
   if (r.issues.length > 0) throw new ProfileError(r.issues.map((i) => loaded.locate(i.path, i.message)))
   const pinned = pinToSnapshot(r.profile, snap, r.passed)
-  return { ...loaded, profile: pinned.profile, snapshot: snapFile, fingerprint: pinned.fingerprint }
+  return { ...loaded, profile: pinned.profile, snapshot: snapFile, fingerprint: pinned.fingerprint, inputs: [...(loaded.inputs ?? []), path.resolve(snapFile)] }
 }
 
 // load -> plan -> render, without packing (what `show` needs)
@@ -86,9 +124,21 @@ export function renderHost(loaded: LoadedProfile): { plan: HostPlan; files: File
   if (loaded.profile.passthrough.usb.length > 0 && loaded.snapshot === undefined) {
     throw new ProfileError([loaded.locate(['passthrough', 'usb'], 'USB devices resolve to their controller through a host snapshot: add --snapshot host.json (hostbake snapshot --collector makes one)')])
   }
+  const early = renderedAtLoad.get(loaded)
+  if (early) return early
   const plan = planHost(loaded.profile, loaded.fingerprint)
+  // the guard compares ids: an address binding without one would claim a check the script cannot make
+  const unguarded = plan.vfioAddresses.filter((a) => a.id === undefined)
+  if (unguarded.length > 0) {
+    throw new ProfileError(unguarded.map((a) => loaded.locate(['passthrough', 'devices', loaded.profile.passthrough.devices.findIndex((d) => d.address === a.address), 'address'],
+      `${a.address} is bound by address alone: give its id (or build with --snapshot) so the boot-time guard can check it`)))
+  }
+  return { plan, files: renderLocated(loaded, plan) }
+}
+
+function renderLocated(loaded: LoadedProfile, plan: HostPlan): FileMap {
   try {
-    return { plan, files: renderOverlay(plan, loaded.profile, loaded.sources) }
+    return renderOverlay(plan, loaded.profile, loaded.sources)
   } catch (err) {
     // render knows the field, the loader knows where it is in the file
     if (err instanceof ProfileError) {

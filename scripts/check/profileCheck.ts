@@ -1,23 +1,33 @@
 // check: what the shape cannot say. Each refusal names the field and, where it helps, what to do.
 // Pure: Profile -> issues (field path + message); profileLoad turns paths into file:line:col.
-import { RUNLEVELS, type Profile, type ProfileFile } from '../profile/profileSchema.js'
+import { RUNLEVELS, type Profile } from '../profile/profileSchema.js'
 import { planKernel, seriesAtLeast } from '../alpine/kernelSeries.js'
 import { ALPINE_DEFAULT_RUNLEVELS } from '../alpine/alpineDefaults.js'
 import { checkGuests } from './guestCheck.js'
-import { bindsById, isSecretPath, overlayPathOf } from '../profile/profileRules.js'
+import { bindsById } from '../profile/profileRules.js'
+import { checkFiles } from './fileCheck.js'
+import { checkContradictions, type CheckOptions } from './contradictionCheck.js'
 
 export interface CheckIssue {
   path: (string | number)[]
   message: string
 }
 
-export function checkProfile(profile: Profile): CheckIssue[] {
+// Which other top-level fields the checks of a field read (a profile whose field failed its shape is
+// checked without it; issues that read it are left out).
+export const CHECK_READS: Record<string, string[]> = {
+  alpine: ['passthrough'], boot: ['cpu', 'alpine', 'passthrough'], modules: ['alpine'], services: ['passthrough', 'network', 'guests', 'storage'],
+  passthrough: ['alpine'], guests: ['passthrough', 'storage', 'network'], storage: [], files: [], test: [],
+}
+
+export function checkProfile(profile: Profile, opts: CheckOptions = {}): CheckIssue[] {
   return [
     ...checkKernel(profile),
     ...checkKernelOpts(profile),
     ...checkPassthrough(profile),
     ...checkServices(profile),
-    ...profile.files.flatMap((f, i) => checkFile(f, i)),
+    ...checkFiles(profile),
+    ...checkContradictions(profile, opts),
     ...checkGuests(profile),
   ]
 }
@@ -139,17 +149,6 @@ function checkServices(profile: Profile): CheckIssue[] {
         issues.push({ path: ['services', level, i], message: `${svc} is already in runlevel ${other}; a service belongs to one runlevel` })
       } else where.set(svc, level)
     })
-  }
-  return issues
-}
-
-function checkFile(f: ProfileFile, i: number): CheckIssue[] {
-  const issues: CheckIssue[] = []
-  const where = ['files', i]
-  const { error } = overlayPathOf(f.path)
-  if (error) issues.push({ path: [...where, 'path'], message: error })
-  if (f.mode !== undefined && isSecretPath(f.path) && (parseInt(f.mode, 8) & 0o004) !== 0) {
-    issues.push({ path: [...where, 'mode'], message: `${f.mode} makes ${f.path} readable by others, and it looks like a secret: use "0600" (or "0640" with a group)` })
   }
   return issues
 }

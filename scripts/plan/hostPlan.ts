@@ -6,7 +6,7 @@ import {
   ALPINE_DISKLESS_INITRAMFS_MODULES, ALPINE_SYS_INITRAMFS_MODULES, DRIVERS_WITH_OWN_SOFTDEP,
 } from '../alpine/alpineDefaults.js'
 import { RUNLEVELS, type Profile, type Runlevel } from '../profile/profileSchema.js'
-import { bindsById, type Fingerprint } from '../profile/profileRules.js'
+import { bindsById, derivedServices, type Fingerprint } from '../profile/profileRules.js'
 import { planGuests, planPools, type PlannedGuest, type PlannedPool } from './libvirtPlan.js'
 
 export interface Item {
@@ -246,12 +246,7 @@ function planRunlevels(profile: Profile): Record<Runlevel, Item[]> {
     if (!placed.has(svc)) out[level].push({ value: svc, reason })
     placed.add(svc)
   }
-  if (profile.passthrough.devices.some((d) => d.address !== undefined && !bindsById(d))) {
-    derive('sysinit', 'hostbake-guard', 'binding by address: vouch for each device (id, subsystem, group) before hwdrivers loads drivers')
-  }
-  if (profile.network) derive('boot', 'networking', `network: brings up ${profile.network.bridge} from /etc/network/interfaces`)
-  if (profile.guests.length > 0 || (profile.storage?.pools.length ?? 0) > 0) derive('default', 'libvirtd', 'guests and pools: libvirtd defines and autostarts them')
-  if (profile.guests.length > 0) derive('default', 'libvirt-guests', 'guests: shut down gracefully with the host')
+  for (const d of derivedServices(profile)) derive(d.level, d.svc, d.reason)
   return out
 }
 

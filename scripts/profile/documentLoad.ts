@@ -1,39 +1,131 @@
 // A YAML (or JSON: YAML 1.2 reads it) document checked against a zod schema, with every problem located
 // as file:line:col field. Profiles and host snapshots load through here.
-import { readFile } from 'node:fs/promises'
-import { Document, LineCounter, isMap, isSeq, parseDocument, type Node } from 'yaml'
+import { constants } from 'node:fs'
+import { open } from 'node:fs/promises'
+import { Document, LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from 'yaml'
 import { z } from 'zod'
 import { ProfileError, formatFieldPath, type ProfileProblem } from '../shared/hostbakeError.js'
 
-// An input file's text, or an error that names it (exit 2 like any bad input).
-export async function readInput(file: string): Promise<string> {
+// What a profile or a snapshot may be: a few hundred KiB at most (a YAML file of megabytes is not a profile).
+export const INPUT_LIMITS = { profileBytes: 1 << 20, snapshotBytes: 8 << 20, depth: 32, aliases: 100 }
+
+// An input file's text, or an error that names it (exit 2 like any bad input). Only regular files (a FIFO
+// or a device would block or never end), at most maxBytes, and valid UTF-8 (never silently replaced by U+FFFD).
+export async function readInput(file: string, maxBytes = INPUT_LIMITS.profileBytes): Promise<string> {
+  const fail = (message: string, line?: number): never => {
+    throw new ProfileError([{ file, ...(line !== undefined ? { line, col: 1 } : {}), field: '', message }])
+  }
+  let data: Buffer
   try {
-    return await readFile(file, 'utf8')
+    const fh = await open(file, constants.O_RDONLY | constants.O_NONBLOCK)
+    try {
+      const st = await fh.stat()
+      if (!st.isFile()) fail('not a regular file')
+      if (st.size > maxBytes) fail(`${st.size} bytes: larger than the ${maxBytes} bytes an input may have`)
+      data = await fh.readFile()
+      if (data.length > maxBytes) fail(`larger than the ${maxBytes} bytes an input may have`)
+    } finally {
+      await fh.close()
+    }
   } catch (err) {
-    throw new ProfileError([{ file, field: '', message: `cannot read: ${(err as NodeJS.ErrnoException).code ?? err}` }])
+    if (err instanceof ProfileError) throw err
+    return fail(`cannot read: ${(err as NodeJS.ErrnoException).code ?? err}`)
+  }
+  try {
+    return new TextDecoder('utf-8', { fatal: true }).decode(data)
+  } catch {
+    // the first byte that is not UTF-8, by line: decode prefixes until one fails
+    let good = 0
+    for (let lo = 0, hi = data.length; lo < hi;) {
+      const mid = (lo + hi + 1) >> 1
+      try { new TextDecoder('utf-8', { fatal: true }).decode(data.subarray(0, mid)); good = mid; lo = mid } catch { hi = mid - 1 }
+    }
+    const line = data.subarray(0, good).toString('utf8').split('\n').length
+    return fail('not UTF-8 text (an invalid byte sequence); save the file as UTF-8', line)
   }
 }
 
 export type Locate = (fieldPath: readonly PropertyKey[], message: string, keyOf?: string) => ProfileProblem
 
 export function parseDocumentAs<S extends z.ZodType>(schema: S, text: string, file: string, notAMapping: string): { data: z.output<S>; locate: Locate } {
+  const r = parseDocumentLoose(schema, text, file, notAMapping)
+  if (r.problems.length > 0) throw new ProfileError(r.problems)
+  return { data: r.data as z.output<S>, locate: r.locate }
+}
+
+export interface LooseDocument<T> {
+  data?: T // set when the document matches the schema
+  raw?: unknown // the plain data, when the YAML itself is sound (for a second, salvaging parse)
+  problems: ProfileProblem[]
+  locate: Locate
+}
+
+// Tags a profile or a snapshot may carry: YAML's core schema. Anything else (!include, !!binary, !!set) is refused.
+const CORE_TAGS = new Set(['tag:yaml.org,2002:str', 'tag:yaml.org,2002:int', 'tag:yaml.org,2002:float', 'tag:yaml.org,2002:bool',
+  'tag:yaml.org,2002:null', 'tag:yaml.org,2002:map', 'tag:yaml.org,2002:seq'])
+
+// Every problem the document has, located: YAML syntax, tags, nesting, aliases, then every zod issue.
+export function parseDocumentLoose<S extends z.ZodType>(schema: S, text: string, file: string, notAMapping: string): LooseDocument<z.output<S>> {
   const lineCounter = new LineCounter()
-  const doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, version: '1.2' })
+  const at = (offset: number) => lineCounter.linePos(offset)
+  let doc: Document
+  try {
+    doc = parseDocument(text, { lineCounter, uniqueKeys: true, prettyErrors: false, version: '1.2' })
+  } catch (err) {
+    // the parser recurses: a pathological nesting can exhaust the stack before any check of ours runs
+    const locate: Locate = (fieldPath, message) => ({ file, field: formatFieldPath(fieldPath), message })
+    return { problems: [{ file, field: '', message: `YAML: cannot be parsed (${err instanceof RangeError ? 'nested too deeply' : String(err)})` }], locate }
+  }
   const locate: Locate = (fieldPath, message, keyOf) => locateProblem(doc, lineCounter, file, fieldPath, message, keyOf)
 
-  const yamlProblems: ProfileProblem[] = [...doc.errors, ...doc.warnings].map((e) => {
-    const pos = lineCounter.linePos(e.pos[0])
+  // unresolved tags are reported by checkNodes, with every other tag it refuses
+  const yamlProblems: ProfileProblem[] = [...doc.errors, ...doc.warnings.filter((w) => w.code !== 'TAG_RESOLVE_FAILED')].map((e) => {
+    const pos = at(e.pos[0])
     return { file, line: pos.line, col: pos.col, field: '', message: `YAML: ${e.message.split('\n')[0]}` }
   })
-  if (doc.errors.length > 0) throw new ProfileError(yamlProblems)
-  if (!isMap(doc.contents)) {
-    throw new ProfileError([{ file, line: 1, col: 1, field: '', message: notAMapping }])
-  }
+  if (doc.errors.length > 0) return { problems: yamlProblems, locate }
+  const shape = checkNodes(doc, file, at)
+  if (yamlProblems.length + shape.length > 0) return { problems: [...yamlProblems, ...shape], locate }
+  if (!isMap(doc.contents)) return { problems: [{ file, line: 1, col: 1, field: '', message: notAMapping }], locate }
 
-  const data = doc.toJS({ maxAliasCount: 100 }) as unknown
+  let data: unknown
+  try {
+    data = doc.toJS({ maxAliasCount: INPUT_LIMITS.aliases }) as unknown
+  } catch (err) {
+    return { problems: [{ file, line: 1, col: 1, field: '', message: `YAML: aliases expand too far (${(err as Error).message.replace(/ indicates.*/, '')}; at most ${INPUT_LIMITS.aliases} uses of an anchor's content)` }], locate }
+  }
   const parsed = schema.safeParse(data)
-  if (!parsed.success) throw new ProfileError(parsed.error.issues.flatMap((i) => zodProblems(schema, i, locate, data)))
-  return { data: parsed.data, locate }
+  if (!parsed.success) return { raw: data, problems: parsed.error.issues.flatMap((i) => zodProblems(schema, i, locate, data)), locate }
+  return { data: parsed.data, raw: data, problems: [], locate }
+}
+
+// Walk the node tree without recursion: nesting depth and tags outside YAML's core schema.
+function checkNodes(doc: Document, file: string, at: (offset: number) => { line: number; col: number }): ProfileProblem[] {
+  const problems: ProfileProblem[] = []
+  const stack: [unknown, number][] = [[doc.contents, 1]]
+  let tooDeep = false
+  while (stack.length > 0) {
+    const [node, depth] = stack.pop()!
+    if (node === null || typeof node !== 'object') continue
+    const n = node as Node & { tag?: string; range?: [number, number, number] }
+    const pos = at(n.range?.[0] ?? 0)
+    if (isScalar(n) || isMap(n) || isSeq(n)) {
+      if (n.tag !== undefined && !CORE_TAGS.has(n.tag)) problems.push({ file, line: pos.line, col: pos.col, field: '', message: `YAML: the tag ${n.tag.replace('tag:yaml.org,2002:', '!!')} is not accepted (plain values only)` })
+    }
+    if (isMap(n) || isSeq(n)) {
+      if (depth > INPUT_LIMITS.depth) {
+        if (!tooDeep) problems.push({ file, line: pos.line, col: pos.col, field: '', message: `YAML: nested deeper than ${INPUT_LIMITS.depth} levels` })
+        tooDeep = true
+        continue
+      }
+      for (const item of n.items as unknown[]) {
+        if (isPair(item)) {
+          stack.push([item.key, depth + 1], [item.value, depth + 1])
+        } else stack.push([item, depth + 1])
+      }
+    }
+  }
+  return problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0))
 }
 
 // The keys a strict object accepts at a field path, for "unknown field" messages.

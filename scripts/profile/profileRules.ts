@@ -1,5 +1,4 @@
 // Rules about what a profile means, shared by every stage after loading: one place each.
-import path from 'node:path/posix'
 import type { Profile } from './profileSchema.js'
 
 // lspci prints 00:1a.0; sysfs and libvirt want the domain too. Every address is normalised here, once.
@@ -20,28 +19,8 @@ export function bindsById(d: { id?: string; address?: string; bind?: 'id' | 'add
   return d.id !== undefined && (d.address === undefined || d.bind === 'id')
 }
 
-// Looks like a key, a password or a token: must not be readable by others.
-const SECRET_NAME = /^(id_(rsa|dsa|ecdsa|ed25519)(_sk)?|ssh_host_.+_key|.+\.(key|pem|p12|pfx|psk)|shadow-?|gshadow-?|.*secret.*|.*token.*|.*passw(or)?d.*|\.?netrc|wpa_supplicant\.conf)$/i
-
-export function isSecretPath(p: string): boolean {
-  const base = path.basename(p)
-  if (base.endsWith('.pub')) return false
-  return SECRET_NAME.test(base) || p.startsWith('/etc/ssl/private/')
-}
-
-// Normalized overlay entry name (relative, no leading /) or an error message.
-export function overlayPathOf(p: string): { name?: string; error?: string } {
-  if (!p.startsWith('/')) return { error: `expected an absolute path on the host, like /${p.replace(/^\.?\//, '')}` }
-  if (/[\x00-\x1f\x7f\\]/.test(p)) return { error: 'control characters and backslashes are not allowed in paths' }
-  const parts = p.split('/').slice(1)
-  if (parts.some((s) => s === '..')) return { error: `${p} escapes the overlay (..)` }
-  if (parts.some((s) => s === '' || s === '.')) return { error: `${p} is not a normalized path (empty or . component, or a trailing /)` }
-  const top = parts[0]
-  if (['dev', 'proc', 'sys', 'run', 'tmp', 'media', 'mnt'].includes(top)) return { error: `/${top} is mounted at boot: a file there never reaches the host` }
-  const name = parts.join('/')
-  if (Buffer.byteLength(name) > 255) return { error: 'paths are limited to 255 bytes' }
-  return { name }
-}
+// Path rules (overlay paths, secrets, directory owners) live in pathRules; re-exported for older imports.
+export { isSecretPath, overlayPathOf } from './pathRules.js'
 
 export type HostdevRef =
   | { kind: 'pci'; address: string; device: number }
@@ -96,3 +75,19 @@ export function osinfoId(variant: string | undefined): string | undefined {
   return undefined
 }
 
+
+// Services hostbake adds for a profile, and the runlevel they must run in. A profile may list one
+// there itself, never in another runlevel (networking in shutdown leaves the host without its bridge).
+export function derivedServices(profile: Profile): { svc: string; level: 'sysinit' | 'boot' | 'default'; reason: string }[] {
+  const out: { svc: string; level: 'sysinit' | 'boot' | 'default'; reason: string }[] = []
+  if (profile.passthrough.devices.some((d) => d.address !== undefined && !bindsById(d))) {
+    out.push({ svc: 'hostbake-guard', level: 'sysinit', reason: 'binding by address: checks each device against the profile before hwdrivers loads drivers' })
+  }
+  if (profile.network) out.push({ svc: 'networking', level: 'boot', reason: `network: brings up ${profile.network.bridge} from /etc/network/interfaces` })
+  if (profile.guests.length > 0 || (profile.storage?.pools.length ?? 0) > 0) out.push({ svc: 'libvirtd', level: 'default', reason: 'guests and pools: libvirtd defines and autostarts them' })
+  if (profile.guests.length > 0) out.push({ svc: 'libvirt-guests', level: 'default', reason: 'guests: shut down gracefully with the host' })
+  return out
+}
+
+// Services whose runlevel is fixed whether or not hostbake derives them (Alpine's setup scripts put them there).
+export const SERVICE_LEVEL: Record<string, 'sysinit' | 'boot' | 'default'> = { networking: 'boot', 'hostbake-guard': 'sysinit' }

@@ -1,5 +1,5 @@
 // load a snapshot: JSON (read as YAML 1.2, so problems carry file:line:col), checked by snapshotSchema.
-import { parseDocumentAs, readInput } from '../profile/documentLoad.js'
+import { INPUT_LIMITS, parseDocumentAs, readInput } from '../profile/documentLoad.js'
 import { ProfileError } from '../shared/hostbakeError.js'
 import { snapshotSchema, type Snapshot } from './snapshotSchema.js'
 
@@ -9,6 +9,6 @@ export function parseSnapshotText(text: string, file: string): Snapshot {
 }
 
 export async function loadSnapshot(file: string): Promise<Snapshot> {
-  const text = await readInput(file)
+  const text = await readInput(file, INPUT_LIMITS.snapshotBytes)
   return parseSnapshotText(text, file)
 }

@@ -107,7 +107,7 @@ test('runlevels: Alpine defaults are always there, user services added once', (t
 })
 
 test('every derived item says why it is there', (t) => {
-  const plan = planOf('passthrough:\n  devices: [{ id: "8086:2934" }, { address: "0000:00:04.0" }]\n  preempt: [igb, uhci_hcd]\nmodules: [tun]\n')
+  const plan = planOf('passthrough:\n  devices: [{ id: "8086:2934" }, { address: "0000:00:04.0", id: "8086:10d3" }]\n  preempt: [igb, uhci_hcd]\nmodules: [tun]\n')
   const items = [plan.kernelOpts, plan.initramfsModules, plan.vfioModules, plan.vfioFiles, plan.vfioIds, plan.modprobe, plan.preemptOrdering, plan.modules, plan.world, ...Object.values(plan.runlevels)].flat()
   t.true(items.length > 30)
   for (const i of items) t.true(i.reason.length > 5, i.value)

@@ -12,7 +12,7 @@ const accepted: [string, string][] = [
   ['diskless on 3.20', 'alpine: { release: "3.20" }\ninstall: diskless\n'],
   ['id-bound devices', 'passthrough:\n  devices: [{ id: "8086:3a67" }, { id: "10de:13c2" }]\n  preempt: [igb]\n'],
   ['address with id', 'passthrough:\n  devices: [{ address: "0000:04:00.0", id: "8086:10d3" }]\n'],
-  ['short lspci address', 'passthrough:\n  devices: [{ address: "04:00.0" }]\n'],
+  ['short lspci address', 'passthrough:\n  devices: [{ address: "04:00.0", id: "8086:10d3" }]\n'],
   ['kernel override', 'alpine: { release: "3.18", kernelVersion: "6.1" }\n'],
   ['services in all levels', 'services: { sysinit: [udev], boot: [networking], default: [sshd], shutdown: [killall5] }\n'],
   ['file with content', 'files: [{ path: /etc/motd, content: "hi\\n" }]\n'],
@@ -38,7 +38,7 @@ test('defaults are filled from the schema', (t) => {
 })
 
 test('a short lspci address is normalized to the sysfs form', (t) => {
-  const { profile } = parseProfileText(profileYaml('passthrough:\n  devices: [{ address: "04:00.0" }]\n'), 'ok.yaml')
+  const { profile } = parseProfileText(profileYaml('passthrough:\n  devices: [{ address: "04:00.0", id: "8086:10d3" }]\n'), 'ok.yaml')
   t.is(profile.passthrough.devices[0].address, '0000:04:00.0')
 })
 
