@@ -10,7 +10,7 @@ import type { CheckOptions } from './check/contradictionCheck.js'
 import { readInput, type Locate } from './profile/documentLoad.js'
 import type { Profile } from './profile/profileSchema.js'
 import { renderOverlay, sortedEntries, type FileMap } from './render/overlayRender.js'
-import { packApkovl } from './pack/apkovlPack.js'
+import { apkovlMode, packApkovl } from './pack/apkovlPack.js'
 import { checkAgainstSnapshot, pinToSnapshot } from './check/snapshotCheck.js'
 import type { Snapshot } from './snapshot/snapshotSchema.js'
 
@@ -20,6 +20,8 @@ export interface BakedHost {
   plan: HostPlan
   files: FileMap
   apkovl: Buffer
+  mode: number // of the overlay file: 0600 when it holds a secret
+  inputs: string[] // every file read for it: the output must not replace one
 }
 
 // Profiles, checked against a host snapshot when one is given (a snapshot describes one host).
@@ -150,7 +152,7 @@ function renderLocated(loaded: LoadedProfile, plan: HostPlan): FileMap {
 
 export async function bakeHost(loaded: LoadedProfile): Promise<BakedHost> {
   const { plan, files } = renderHost(loaded)
-  return { file: loaded.file, hostname: plan.hostname, plan, files, apkovl: await packApkovl(files) }
+  return { file: loaded.file, hostname: plan.hostname, plan, files, apkovl: await packApkovl(files), mode: apkovlMode(files), inputs: loaded.inputs ?? [] }
 }
 
 export function describeBaked(host: BakedHost, outPath: string) {

@@ -132,8 +132,10 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
   if (!existsSync(opts.apkovl)) throw new HostbakeError(`no such apkovl: ${opts.apkovl}`)
   const apkovl = path.resolve(opts.apkovl)
   const work = path.resolve(opts.workDir)
-  await fs.rm(work, { recursive: true, force: true })
-  await fs.mkdir(path.join(work, 'overlay'), { recursive: true })
+  // emptied, never removed and made again: between the two a planted symlink could take its name
+  await fs.mkdir(work, { recursive: true, mode: 0o700 })
+  for (const e of await fs.readdir(work)) await fs.rm(path.join(work, e), { recursive: true, force: true })
+  await fs.mkdir(path.join(work, 'overlay'))
   const serialLogPath = path.join(work, 'serial.log')
   let ok = false
   try {

@@ -4,7 +4,7 @@
 import { rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
-import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { onCleanup } from '../shared/cleanup.js'
 import { HostbakeError, ProfileError } from '../shared/hostbakeError.js'
 import { bakeHost, type BakedHost } from '../hostPipeline.js'
@@ -83,16 +83,20 @@ export function selectShard<T>(items: T[], shard: string | undefined): T[] {
   return items.filter((_, k) => k % n === i - 1)
 }
 
-let bootSerial = 0
+// Work folders with unpredictable names (mkdtemp: created exclusively, mode 0700), so a symlink planted in
+// /tmp cannot redirect root's writes. The pid in the prefix says whose they are.
+export async function makeBootDirs(hostname: string): Promise<{ work: string; ovlDir: string }> {
+  const prefix = path.join(os.tmpdir(), `hostbake-boot-${hostname}-${process.pid}-`)
+  const work = await mkdtemp(prefix)
+  return { work, ovlDir: await mkdtemp(`${work}-apkovl-`) }
+}
 
 export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptions): Promise<BootTestResult> {
   // loaded lazily: building and booting needs the harness, plain builds do not
   const { bootOverlay } = await import('./bootOverlay.js')
   const host = await bakeHost(loaded)
   // unique per call: the same profile may boot several times at once (bench rounds, a profile named twice)
-  const work = path.join(os.tmpdir(), `hostbake-boot-${host.hostname}-${process.pid}-${++bootSerial}`)
-  const ovlDir = `${work}-apkovl`
-  await mkdir(ovlDir, { recursive: true })
+  const { work, ovlDir } = await makeBootDirs(host.hostname)
   // interrupted (Ctrl-C, SIGTERM) at any stage: both folders go; a finished failure keeps its work folder for the log
   const forget = onCleanup(() => {
     if (!opts.keep) rmSync(work, { recursive: true, force: true })

@@ -4,6 +4,8 @@ import { $, type ProcessPromise } from 'zx'
 import { accessSync, constants, createWriteStream, writeFileSync } from 'node:fs'
 import { sentinelPattern } from './bootReport.js'
 import { onCleanup } from '../shared/cleanup.js'
+import { HostbakeError } from '../shared/hostbakeError.js'
+import { testDeviceProblems } from '../profile/testDevices.js'
 import { shellWord } from '../shared/shellQuote.js'
 
 export type IommuKind = 'intel' | 'amd' | 'none'
@@ -56,6 +58,9 @@ export function pickAccel(): 'kvm' | 'tcg' {
 }
 
 export function qemuArgs(run: QemuRun): string[] {
+  // the profile's test devices are checked at load; checked again here for callers of the harness API
+  const bad = run.machine.devices.flatMap((d) => testDeviceProblems(d))
+  if (bad.length > 0) throw new HostbakeError(`test devices refused: ${bad.join('; ')}`)
   const iommu =
     run.machine.iommu === 'intel' ? ['-device', 'intel-iommu,intremap=on,caching-mode=on']
     : run.machine.iommu === 'amd' ? ['-device', 'amd-iommu,intremap=on']
@@ -116,7 +121,9 @@ async function runQemuOnce(run: QemuRun, silenceS?: number): Promise<Omit<QemuRe
   const args = qemuArgs(run)
   // the exact command, next to the serial log, to rerun a failure by hand
   writeFileSync(run.pidFile.replace(/[^/]*$/, 'qemu.cmd'), ['qemu-system-x86_64', ...args].map(shellWord).join(' ') + '\n')
-  const p = $({ quiet: true, nothrow: true, stdio: ['ignore', 'pipe', 'pipe'] })`exec qemu-system-x86_64 ${args}`
+  // setpriv --pdeathsig KILL (util-linux): the kernel SIGKILLs QEMU when this process dies, even by SIGKILL,
+  // without any handler of ours running; exec keeps QEMU our direct child, so its parent is this process
+  const p = $({ quiet: true, nothrow: true, stdio: ['ignore', 'pipe', 'pipe'] })`exec setpriv --pdeathsig KILL qemu-system-x86_64 ${args}`
   // Ctrl-C / SIGTERM: QEMU is SIGKILLed synchronously, then reaped
   const untrack = onCleanup(() => { if (p.pid) process.kill(p.pid, 'SIGKILL') }, () => p.nothrow())
   let grace: NodeJS.Timeout | undefined

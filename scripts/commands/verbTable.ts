@@ -21,6 +21,8 @@ const json = { type: 'boolean' } as const
 const snapshot = { type: 'string' } as const
 const profiles = { type: 'string' } as const
 const examples = { type: 'boolean' } as const
+// files[].source reads only inside the profile's folder, or inside this one
+const sourceRoot = { type: 'string' } as const
 const MANY = Number.MAX_SAFE_INTEGER
 
 export const VERBS: Record<string, Verb> = {
@@ -33,30 +35,30 @@ export const VERBS: Record<string, Verb> = {
   },
   build: {
     summary: 'bake overlays: ./profiles/*.yaml (or PROFILE..., --profiles DIR, --examples) -> ./apkovl/<host>.apkovl.tar.gz',
-    usage: 'build [PROFILE...] [--profiles DIR | --examples] [-o DIR] [--json] [--snapshot SNAPSHOT]',
+    usage: 'build [PROFILE...] [--profiles DIR | --examples] [-o DIR] [--json] [--snapshot SNAPSHOT] [--source-root DIR]',
     example: 'hostbake build profiles/vmhost.yaml -o out/',
-    options: { output, json, snapshot, profiles, examples }, positionals: [0, MANY],
+    options: { output, json, snapshot, profiles, examples, 'source-root': sourceRoot }, positionals: [0, MANY],
     load: () => import('./build.js'),
   },
   render: {
     summary: 'one overlay, to a file or to stdout (-o -)',
-    usage: 'render PROFILE -o FILE|- [--snapshot SNAPSHOT]',
+    usage: 'render PROFILE -o FILE|- [--snapshot SNAPSHOT] [--source-root DIR]',
     example: 'hostbake render profiles/vmhost.yaml -o - | tar tz',
-    options: { output, snapshot }, positionals: [1, 1], required: ['output'],
+    options: { output, snapshot, 'source-root': sourceRoot }, positionals: [1, 1], required: ['output'],
     load: () => import('./render.js'),
   },
   show: {
     summary: 'the resolved plan, each item with its reason',
-    usage: 'show PROFILE [--json] [--snapshot SNAPSHOT]',
+    usage: 'show PROFILE [--json] [--snapshot SNAPSHOT] [--source-root DIR]',
     example: 'hostbake show profiles/vmhost.yaml',
-    options: { json, snapshot }, positionals: [1, 1],
+    options: { json, snapshot, 'source-root': sourceRoot }, positionals: [1, 1],
     load: () => import('./show.js'),
   },
   check: {
     summary: 'does the profile fit the host a snapshot describes?',
-    usage: 'check PROFILE --snapshot SNAPSHOT',
+    usage: 'check PROFILE --snapshot SNAPSHOT [--source-root DIR]',
     example: 'hostbake check profiles/vmhost.yaml --snapshot hosts/vmhost.json',
-    options: { snapshot }, positionals: [1, 1], required: ['snapshot'],
+    options: { snapshot, 'source-root': sourceRoot }, positionals: [1, 1], required: ['snapshot'],
     load: () => import('./check.js'),
   },
   'boot-test': {

@@ -3,15 +3,29 @@
 import { promisify } from 'node:util'
 import { constants, gzip } from 'node:zlib'
 import tar from 'tar-stream'
+import { HostbakeError } from '../shared/hostbakeError.js'
 import { sortedEntries, type FileMap } from '../render/overlayRender.js'
 
 // SOURCE_DATE_EPOCH when the caller sets one; otherwise a constant, so output never depends on the day.
 const DEFAULT_EPOCH = 1704067200 // 2024-01-01T00:00:00Z
 
+// tar's mtime field: 11 octal digits
+export const MAX_EPOCH = 0o77777777777
+
+// A SOURCE_DATE_EPOCH that is not a non-negative integer in range is an error, never silently replaced or wrapped.
 export function overlayMtime(env: NodeJS.ProcessEnv = process.env): Date {
   const sde = env.SOURCE_DATE_EPOCH
-  const secs = sde !== undefined && /^\d+$/.test(sde) ? Number(sde) : DEFAULT_EPOCH
-  return new Date(secs * 1000)
+  if (sde === undefined || sde === '') return new Date(DEFAULT_EPOCH * 1000)
+  if (!/^\d{1,12}$/.test(sde) || Number(sde) > MAX_EPOCH) {
+    throw new HostbakeError(`SOURCE_DATE_EPOCH=${JSON.stringify(sde).slice(0, 40)}: expected whole seconds since 1970, from 0 to ${MAX_EPOCH}`, { hint: 'SOURCE_DATE_EPOCH=$(git log -1 --format=%ct)' })
+  }
+  return new Date(Number(sde) * 1000)
+}
+
+// The overlay file itself is 0600 when any file in it is kept from others on the host (keys, secrets,
+// libvirt definitions): whoever can read the artifact can read every file in it.
+export function apkovlMode(files: FileMap): number {
+  return [...files.values()].some((e) => e.type === 'file' && (e.mode & 0o004) === 0) ? 0o600 : 0o644
 }
 
 export async function packTar(files: FileMap, mtime = overlayMtime()): Promise<Buffer> {
