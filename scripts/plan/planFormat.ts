@@ -1,5 +1,5 @@
 // The plan as a person reads it: every derived value with the reason it is there.
-import type { HostPlan, Item } from './hostPlan.js'
+import type { AddressBinding, HostPlan, Item } from './hostPlan.js'
 import { RUNLEVELS } from '../profile/profileSchema.js'
 
 export function formatPlan(plan: HostPlan, overlayFiles: string[]): string {
@@ -15,7 +15,7 @@ export function formatPlan(plan: HostPlan, overlayFiles: string[]): string {
   section('kernel options', plan.kernelOpts)
   section('initramfs modules (modules=)', plan.initramfsModules)
   section('vfio ids', plan.vfioIds)
-  section('vfio addresses', plan.vfioAddresses.map((a) => ({ value: a.address, reason: a.id ? `driver_override, expected ${a.id}` : 'driver_override' })))
+  section('vfio addresses', plan.vfioAddresses.map((a) => ({ value: a.address, reason: `driver_override; ${guardClaim(a)}` })))
   section('mkinitfs features.d/vfio.modules', plan.vfioModules)
   section('modprobe.d/vfio.conf', plan.modprobe)
   section('preempted drivers', plan.preemptOrdering)
@@ -36,4 +36,10 @@ export function formatPlan(plan: HostPlan, overlayFiles: string[]): string {
   }
   out.push('overlay files:', ...overlayFiles.map((f) => `  ${f}`))
   return `${out.join('\n')}\n`
+}
+
+// What the guard script compares for one address, exactly as the script does (an empty field is not compared).
+export function guardClaim(a: AddressBinding): string {
+  const checks = [a.id ? `id ${a.id}` : '', a.subsystem ? `subsystem ${a.subsystem}` : '', a.group ? `IOMMU group ${a.group.join(' ')}` : ''].filter(Boolean)
+  return checks.length > 0 ? `the guard compares ${checks.join(', ')}` : 'NOT guarded: nothing to compare'
 }

@@ -1,5 +1,7 @@
 // One error class for expected failures: bad input, a failed preflight, a failed tool.
 // The CLI prints `message` (one line per problem) and `hint`, and exits with `exitCode`.
+import { escapeControl } from './safeText.js'
+
 export class HostbakeError extends Error {
   readonly hint?: string
   readonly exitCode: number
@@ -23,8 +25,9 @@ export interface ProfileProblem {
 }
 
 export function formatProblem(p: ProfileProblem): string {
-  const where = p.line !== undefined ? `${p.file}:${p.line}:${p.col ?? 1}` : p.file
-  return p.field ? `${where} ${p.field}: ${p.message}` : `${where} ${p.message}`
+  const where = escapeControl(p.line !== undefined ? `${p.file}:${p.line}:${p.col ?? 1}` : p.file)
+  // messages quote snapshot strings and profile values: one problem is one line, whatever they hold
+  return p.field ? `${where} ${escapeControl(p.field)}: ${escapeControl(p.message)}` : `${where} ${escapeControl(p.message)}`
 }
 
 export class ProfileError extends HostbakeError {

@@ -1,6 +1,7 @@
 // diff two snapshots of one host: what moved after a BIOS, kernel or hardware change, in the terms a
 // passthrough profile cares about (ids, drivers, IOMMU groups, USB devices, boot storage, management NIC).
 import type { Snapshot } from './snapshotSchema.js'
+import { escapeControl } from '../shared/safeText.js'
 
 export function diffSnapshots(old: Snapshot, now: Snapshot): string[] {
   const out: string[] = []
@@ -42,5 +43,6 @@ export function diffSnapshots(old: Snapshot, now: Snapshot): string[] {
   if (st(old) !== st(now)) out.push(`~ storage: ${st(old) || 'none'} -> ${st(now) || 'none'}`)
   const nic = (s: Snapshot) => (s.managementNic ? `${s.managementNic.name} on ${s.managementNic.pci.join(' ') || 'no PCI device'}` : 'none')
   if (nic(old) !== nic(now)) out.push(`~ management NIC: ${nic(old)} -> ${nic(now)}`)
-  return out
+  // product strings and driver names come from the host: shown with control characters escaped
+  return out.map(escapeControl)
 }

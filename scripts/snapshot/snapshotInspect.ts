@@ -1,6 +1,7 @@
 // inspect: the seeds' two shell loops in one table: IOMMU groups with their devices and drivers, and
 // the USB devices under each controller, marking what the host must keep (boot storage, management NIC).
 import type { Snapshot } from './snapshotSchema.js'
+import { escapeControl } from '../shared/safeText.js'
 
 export interface InspectGroup {
   group: number | null
@@ -40,5 +41,6 @@ export function formatInspect(s: Snapshot): string {
       for (const u of d.usb) out.push(`    usb ${u.port} [${u.id}] ${u.product ?? ''}`.trimEnd())
     }
   }
-  return `${out.join('\n')}\n`
+  // product strings and driver names come from the host: shown with control characters escaped
+  return `${out.map(escapeControl).join('\n')}\n`
 }
