@@ -35,6 +35,10 @@ export function pinToSnapshot(profile: Profile, snap: Snapshot, passed: Snapshot
 const entry = (d: SnapshotPci) => `{ address: "${d.address}", id: "${d.id}" }`
 const describe = (d: SnapshotPci) => `${d.address} [${d.id}]${d.driver ? ` (${d.driver})` : ''}`
 
+// The guard compares every member of a passed function's group, per function: the hook script grows with the
+// square of the group size (92 MB from one hostile snapshot). Real groups hold a handful of functions.
+export const MAX_GROUP_MEMBERS = 64
+
 export function checkAgainstSnapshot(profile: Profile, snap: Snapshot, snapName: string): SnapshotCheck {
   const issues: CheckIssue[] = []
   const host = snap.host ?? snapName
@@ -120,6 +124,12 @@ export function checkAgainstSnapshot(profile: Profile, snap: Snapshot, snapName:
           `add ${missing.map(entry).join(', ')}, or move the device to a slot with a group of its own`,
       })
     }
+  }
+  const sizes = new Map<number, number>()
+  for (const d of snap.pci) if (d.group !== null) sizes.set(d.group, (sizes.get(d.group) ?? 0) + 1)
+  const huge = [...new Set([...passed.values()].map((p) => p.group))].filter((g): g is number => g !== null && sizes.get(g)! > MAX_GROUP_MEMBERS)
+  if (huge.length > 0) {
+    issues.push({ path: ['passthrough', 'devices'], message: `IOMMU group ${huge.map((g) => `${g} has ${sizes.get(g)} functions`).join(', ')} on ${host}; a passed group may have at most ${MAX_GROUP_MEMBERS} (the guard checks every member for every function)` })
   }
   return { profile: { ...profile, passthrough: { ...profile.passthrough, devices } }, issues, passed: [...passed.values()] }
 }

@@ -40,6 +40,6 @@ export function formatPlan(plan: HostPlan, overlayFiles: string[]): string {
 
 // What the guard script compares for one address, exactly as the script does (an empty field is not compared).
 export function guardClaim(a: AddressBinding): string {
-  const checks = [a.id ? `id ${a.id}` : '', a.subsystem ? `subsystem ${a.subsystem}` : '', a.group ? `IOMMU group ${a.group.join(' ')}` : ''].filter(Boolean)
+  const checks = [a.id ? `id ${a.id}` : '', a.subsystem ? `subsystem ${a.subsystem}` : '', a.group?.length ? `IOMMU group ${a.group.join(' ')}` : ''].filter(Boolean)
   return checks.length > 0 ? `the guard compares ${checks.join(', ')}` : 'NOT guarded: nothing to compare'
 }

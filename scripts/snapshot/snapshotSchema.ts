@@ -4,6 +4,8 @@
 import { z } from 'zod'
 
 export const SNAPSHOT_FORMAT = 1
+// Caps well above any real host (a big server has a few hundred PCI functions): a snapshot is input too.
+export const SNAPSHOT_LIMITS = { pci: 2048, usb: 1024, storage: 64 }
 
 const pciAddress = z.string().regex(/^[0-9a-f]{4}:[0-9a-f]{2}:[0-9a-f]{2}\.[0-7]$/, { message: 'expected a PCI address like 0000:00:1a.0' })
 const usbId = z.string().regex(/^[0-9a-f]{4}:[0-9a-f]{4}$/, { message: 'expected vendor:device like 8086:3a67' })
@@ -24,7 +26,7 @@ export const snapshotSchema = z.strictObject({
     resetMethod: z.string().nullable(),
     bridge: z.boolean(),
     parent: pciAddress.nullable(),
-  })),
+  })).max(SNAPSHOT_LIMITS.pci, { message: `more than ${SNAPSHOT_LIMITS.pci} PCI functions: not a snapshot of one host` }),
   usb: z.array(z.strictObject({
     port: z.string(),
     bus: z.number().int().nullable(),
@@ -32,7 +34,7 @@ export const snapshotSchema = z.strictObject({
     id: usbId,
     product: z.string().nullable(),
     controller: pciAddress.nullable(),
-  })),
+  })).max(SNAPSHOT_LIMITS.usb, { message: `more than ${SNAPSHOT_LIMITS.usb} USB devices: not a snapshot of one host` }),
   storage: z.array(z.strictObject({
     mount: z.string(),
     device: z.string(),
