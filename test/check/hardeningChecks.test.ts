@@ -99,3 +99,9 @@ test('test/boot/README.md lists exactly the allowed test devices and properties'
   const section = readme.slice(readme.indexOf('## Test devices'))
   for (const d of [...TEST_DEVICE_DRIVERS, ...TEST_DEVICE_PROPERTIES]) t.true(section.includes(`\`${d}\``), d)
 })
+
+test('address-only binding: refused without a snapshot, accepted when a snapshot will record the id', (t) => {
+  const p = shapeOf(profileYaml('passthrough:\n  devices: [{ address: "04:00.0" }]\n'))
+  t.deepEqual(fields(p), ['passthrough.devices.0.address'])
+  t.deepEqual(checkProfile(p, { snapshot: true }), [])
+})
