@@ -18,7 +18,7 @@ export async function run(args: VerbArgs): Promise<number> {
   if (!(timeoutS > 0)) throw new HostbakeError(`--timeout ${v.timeout}: expected a number of seconds`)
   const prepareOnly = flag(v.prepare) && args.positionals.length === 0 && !flag(v.examples) && str(v.profiles) === undefined
 
-  let loaded = prepareOnly ? [] : await loadProfiles(await profileFiles(args, 'boot-test'))
+  let loaded = prepareOnly ? [] : await loadProfiles(await profileFiles(args, 'boot-test'), { sourceRoot: str(v['source-root']) })
   if (!prepareOnly) {
     if (args.positionals.length > 0) requireTestSection(loaded)
     else {

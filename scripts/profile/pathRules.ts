@@ -18,7 +18,7 @@ export const SYSTEM_DIRS = new Set([
 ])
 
 // Modes (and owner 0:0) of directories the overlay may create on the way to a file, where 0755 would be wrong.
-const DIR_MODES: Record<string, number> = { root: 0o700, 'root/.ssh': 0o700, 'var/tmp': 0o1777, 'var/empty': 0o555 }
+const DIR_MODES: Record<string, number> = { root: 0o700, 'root/.ssh': 0o700, 'var/tmp': 0o1777, 'var/empty': 0o555, 'etc/sudoers.d': 0o750 }
 
 // Looks like a key, a password or a token: 0600 by default, never readable by others. The one list.
 const SECRET_NAME = new RegExp('^(' + [
