@@ -15,6 +15,24 @@ export interface LoadedProfile {
   locate: Locate // field path -> file:line:col, for problems found after loading
   snapshot?: string // the host snapshot the profile was checked against (USB devices resolved)
   fingerprint?: Map<string, Fingerprint> // per passed function, what the boot-time guard compares
+  host?: HostContext // what the snapshot says about the host itself: merged into the plan
+}
+
+// The host's own boot configuration, as a format-2 snapshot records it (null: not recorded or not there).
+export interface HostSystem {
+  world: string[] | null
+  mkinitfsFeatures: string | null
+  extlinux: { root: string; modules: string; defaultKernelOpts: string } | null
+  grub: { cmdlineLinuxDefault: string; cmdlineLinux: string } | null
+  efi: boolean
+  bootloader: 'extlinux' | 'grub' | null
+}
+
+// From a snapshot, for the plan: the host's system files and the drivers that hold the passed functions.
+export interface HostContext {
+  name: string
+  system: HostSystem | null
+  drivers: { address: string; driver: string | null; module: string | null }[]
 }
 
 export async function readProfile(file: string): Promise<LoadedProfile> {
