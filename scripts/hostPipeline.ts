@@ -10,7 +10,7 @@ import type { Locate } from './profile/documentLoad.js'
 import type { Profile } from './profile/profileSchema.js'
 import { renderOverlay, sortedEntries, type FileMap } from './render/overlayRender.js'
 import { packApkovl } from './pack/apkovlPack.js'
-import { checkAgainstSnapshot, pinToSnapshot } from './check/snapshotCheck.js'
+import { checkAgainstSnapshot, checkGuestsOnHost, pinToSnapshot } from './check/snapshotCheck.js'
 import type { Snapshot } from './snapshot/snapshotSchema.js'
 
 export interface BakedHost {
@@ -78,7 +78,15 @@ export function applySnapshot(loaded: LoadedProfile, snap: Snapshot, snapFile: s
   const r = checkAgainstSnapshot(loaded.profile, snap, snapFile)
   if (r.issues.length > 0) throw new ProfileError(r.issues.map((i) => loaded.locate(i.path, i.message)))
   const pinned = pinToSnapshot(r.profile, snap, r.passed)
-  return { ...loaded, profile: pinned.profile, snapshot: snapFile, fingerprint: pinned.fingerprint }
+  // the guests again, now that USB entries are devices with addresses, names and groups
+  const guestIssues = checkGuestsOnHost(pinned.profile, snap, r.passed)
+  if (guestIssues.length > 0) throw new ProfileError(guestIssues.map((i) => loaded.locate(i.path, i.message)))
+  const host = {
+    name: snap.host ?? snapFile,
+    system: snap.system,
+    drivers: r.passed.filter((p) => p.driver !== 'vfio-pci').map((p) => ({ address: p.address, driver: p.driver, module: p.module })),
+  }
+  return { ...loaded, profile: pinned.profile, snapshot: snapFile, fingerprint: pinned.fingerprint, host }
 }
 
 // load -> plan -> render, without packing (what `show` needs)
@@ -86,7 +94,7 @@ export function renderHost(loaded: LoadedProfile): { plan: HostPlan; files: File
   if (loaded.profile.passthrough.usb.length > 0 && loaded.snapshot === undefined) {
     throw new ProfileError([loaded.locate(['passthrough', 'usb'], 'USB devices resolve to their controller through a host snapshot: add --snapshot host.json (hostbake snapshot --collector makes one)')])
   }
-  const plan = planHost(loaded.profile, loaded.fingerprint)
+  const plan = planHost(loaded.profile, loaded.fingerprint, loaded.host)
   try {
     return { plan, files: renderOverlay(plan, loaded.profile, loaded.sources) }
   } catch (err) {

@@ -4,6 +4,7 @@ import { RUNLEVELS, type Profile, type ProfileFile } from '../profile/profileSch
 import { planKernel, seriesAtLeast } from '../alpine/kernelSeries.js'
 import { ALPINE_DEFAULT_RUNLEVELS } from '../alpine/alpineDefaults.js'
 import { checkGuests } from './guestCheck.js'
+import { checkServicePackages } from './serviceCheck.js'
 import { bindsById, isSecretPath, overlayPathOf } from '../profile/profileRules.js'
 
 export interface CheckIssue {
@@ -17,6 +18,7 @@ export function checkProfile(profile: Profile): CheckIssue[] {
     ...checkKernelOpts(profile),
     ...checkPassthrough(profile),
     ...checkServices(profile),
+    ...checkServicePackages(profile),
     ...profile.files.flatMap((f, i) => checkFile(f, i)),
     ...checkGuests(profile),
   ]
