@@ -4,7 +4,8 @@ import type { CheckIssue } from './profileCheck.js'
 import { PCI_ADDRESS, osinfoId, resolveHostdev } from '../profile/profileRules.js'
 import type { Profile } from '../profile/profileSchema.js'
 
-export function checkGuests(profile: Profile): CheckIssue[] {
+// resolved: the snapshot has turned passthrough.usb entries into devices (nothing is deferred any more)
+export function checkGuests(profile: Profile, resolved = false): CheckIssue[] {
   const issues: CheckIssue[] = []
   const devices = profile.passthrough.devices
   const pools = new Set((profile.storage?.pools ?? []).map((p) => p.name))
@@ -55,7 +56,7 @@ export function checkGuests(profile: Profile): CheckIssue[] {
       const ref = resolveHostdev(profile, h)
       if (ref.kind === 'error') {
         // passthrough.usb entries become devices through the snapshot: their names and addresses are checked then
-        if (usbPending(profile, h)) return
+        if (!resolved && usbPending(profile, h)) return
         issues.push({ path: at('hostdevs', hi), message: ref.message })
         return
       }

@@ -153,7 +153,7 @@ export function checkAgainstSnapshot(profile: Profile, snap: Snapshot, snapName:
 // After the USB entries are expanded: the guests again (a guest may name a resolved controller), and a
 // usb: hostdev whose controller goes to vfio-pci (the host no longer owns that USB bus, libvirt cannot pass it).
 export function checkGuestsOnHost(profile: Profile, snap: Snapshot, passed: SnapshotPci[]): CheckIssue[] {
-  const issues = checkGuests(profile)
+  const issues = checkGuests(profile, true)
   const onVfio = new Set(passed.map((p) => p.address))
   profile.guests.forEach((g, gi) => g.hostdevs.forEach((h, hi) => {
     const m = /^usb:([0-9a-f]{4}:[0-9a-f]{4})$/.exec(h)
