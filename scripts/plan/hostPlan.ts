@@ -88,9 +88,9 @@ export function planHost(profile: Profile, fingerprint?: Map<string, Fingerprint
     modprobe,
     preemptOrdering: planPreemptOrdering(profile, preempt, hasDevices),
     idle: planIdle(profile, guests),
-    modules: planModules(profile),
+    modules: planModules(profile, host),
     world: planWorld(profile, kernel, usesKmod, runlevels, boot.loaderPackage, host),
-    repositories: profile.repositories,
+    repositories: planRepositories(profile, host),
     runlevels,
     ...(profile.network ? { network: profile.network } : {}),
     pools: planPools(profile),
@@ -165,15 +165,27 @@ function planPreemptOrdering(profile: Profile, preempt: Item[], hasDevices: bool
   }))
 }
 
-function planModules(profile: Profile): Item[] {
-  const items: Item[] = ALPINE_DEFAULT_MODULES.map((m) => ({ value: m, reason: "alpine-baselayout's /etc/modules (this file replaces it)" }))
-  const seen = new Set(items.map((i) => i.value))
+function planModules(profile: Profile, host?: HostContext): Item[] {
+  // the host's own lines (snapshot) first, else alpine-baselayout's: this file replaces the host's
+  const hostLines = host?.system?.modules
+  const items: Item[] = hostLines
+    ? hostLines.map((m) => ({ value: m, reason: "the host's /etc/modules (snapshot): kept" }))
+    : ALPINE_DEFAULT_MODULES.map((m) => ({ value: m, reason: "alpine-baselayout's /etc/modules (this file replaces it)" }))
+  const seen = new Set(items.map((i) => i.value.split(/\s/)[0]))
   for (const m of profile.modules) {
     if (!seen.has(m)) items.push({ value: m, reason: 'modules' })
     seen.add(m)
   }
   if (profile.guests.length > 0 && !seen.has('tun')) items.push({ value: 'tun', reason: 'guests: libvirt needs /dev/net/tun for their network' })
   return items
+}
+
+// Written only when the profile adds repositories; then the host's (snapshot) stay first, or apk loses main.
+function planRepositories(profile: Profile, host?: HostContext): string[] {
+  if (profile.repositories.length === 0) return []
+  const lines = [...(host?.system?.repositories ?? [])]
+  for (const r of profile.repositories) if (!lines.includes(r)) lines.push(r)
+  return lines
 }
 
 // World lines by package name: a host's `openssh>9` and our `openssh` are one package.

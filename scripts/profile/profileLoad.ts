@@ -21,6 +21,8 @@ export interface LoadedProfile {
 // The host's own boot configuration, as a format-2 snapshot records it (null: not recorded or not there).
 export interface HostSystem {
   world: string[] | null
+  modules: string[] | null
+  repositories: string[] | null
   mkinitfsFeatures: string | null
   extlinux: { root: string; modules: string; defaultKernelOpts: string } | null
   grub: { cmdlineLinuxDefault: string; cmdlineLinux: string } | null

@@ -94,15 +94,25 @@ fi
 # The host's boot configuration. Each file is sourced in a subshell, as its own consumer does (mkinitfs,
 # update-extlinux, grub-mkconfig), so quoting and continuation lines read exactly as they would at boot.
 conf_var() { [ -r "$1" ] && ( unset "$2"; . "$1" >/dev/null 2>&1; eval "printf '%s' \"\${$2}\"" ) 2>/dev/null; }
+# a file's lines as a JSON array (blank lines and # comments left out), null when the file is not there
+lines_of() {
+  if [ -r "$1" ]; then
+    printf '['
+    n=0
+    while read -r line || [ -n "$line" ]; do
+      case "$line" in ''|'#'*) ;; *) sep; str "$line" ;; esac
+    done < "$1"
+    printf ']'
+  else
+    printf 'null'
+  fi
+}
 printf ',"system":{"world":'
-if [ -r "$R/etc/apk/world" ]; then
-  printf '['
-  n=0
-  while read -r line || [ -n "$line" ]; do [ -n "$line" ] && { sep; str "$line"; }; done < "$R/etc/apk/world"
-  printf ']'
-else
-  printf 'null'
-fi
+lines_of "$R/etc/apk/world"
+for f in modules:etc/modules repositories:etc/apk/repositories; do
+  printf ',"%s":' "${f%%:*}"
+  lines_of "$R/${f#*:}"
+done
 printf ',"mkinitfsFeatures":'
 if [ -r "$R/etc/mkinitfs/mkinitfs.conf" ]; then str_or_empty "$(conf_var "$R/etc/mkinitfs/mkinitfs.conf" features)"; else printf 'null'; fi
 printf ',"extlinux":'

@@ -63,6 +63,8 @@ export const snapshotV1Schema = z.strictObject({
 // The files an overlay replaces on a disk install, as the host has them (null: the file is not there).
 const systemSchema = z.strictObject({
   world: z.array(z.string()).nullable().describe('/etc/apk/world, one constraint a line'),
+  modules: z.array(z.string()).nullable().describe('/etc/modules, one module (and its arguments) a line'),
+  repositories: z.array(z.string()).nullable().describe('/etc/apk/repositories, one repository a line'),
   mkinitfsFeatures: z.string().nullable().describe('features= of /etc/mkinitfs/mkinitfs.conf'),
   extlinux: z.strictObject({ root: z.string(), modules: z.string(), defaultKernelOpts: z.string() }).nullable()
     .describe('root, modules and default_kernel_opts of /etc/update-extlinux.conf'),

@@ -127,6 +127,15 @@ test('services: sshd brings openssh, networking brings ifupdown-ng; a script of 
   t.throws(() => inline('hostname: h\ncpu: intel\nservices: { default: [mydaemon] }\n'), { message: /services\.default\[0\]: no Alpine package hostbake knows ships \/etc\/init\.d\/mydaemon/ })
 })
 
+test('a profile that adds a repository keeps the host\'s repositories first', async (t) => {
+  const snap = await collect(t, seed001Crypto)
+  const loaded = inline('hostname: h\ncpu: intel\nrepositories: ["@edge http://dl-cdn.alpinelinux.org/alpine/edge/testing"]\npassthrough:\n  devices: [{ address: "00:1a.0", id: "8086:3a67" }, { address: "00:1a.1", id: "8086:3a68" }, { address: "00:1a.2", id: "8086:3a69" }, { address: "00:1a.7", id: "8086:3a6c" }]\n')
+  const { plan } = renderHost(applySnapshot(loaded, snap, 's.json'))
+  t.deepEqual(plan.repositories, [
+    'http://dl-cdn.alpinelinux.org/alpine/v3.22/main', 'http://dl-cdn.alpinelinux.org/alpine/v3.22/community', '@edge http://dl-cdn.alpinelinux.org/alpine/edge/testing',
+  ])
+})
+
 test('the committed snapshots are what the collector prints for their fixtures', async (t) => {
   t.is(await readFile(packagePath('test', 'fixtures', 'seed001-host.json'), 'utf8'), await collectText(t, seed001Crypto))
   t.is(await readFile(packagePath('test', 'fixtures', 'seed001-crypto-qemu.json'), 'utf8'), await collectText(t, seed001Qemu))

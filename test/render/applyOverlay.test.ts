@@ -62,6 +62,9 @@ test('apply over a seed-001 crypto install: world, features, cryptroot, root and
   const modules = sourced(conf, 'modules').split(',')
   t.deepEqual(modules.slice(0, 3), ['sd-mod', 'usb-storage', 'ext4'])
   t.true(['vfio', 'vfio-pci', 'vfio_iommu_type1'].every((m) => modules.includes(m)))
+  const modulesFile = (await readFile(path.join(root, 'etc/modules'), 'utf8')).split('\n')
+  t.true(['af_packet', 'ipv6', 'tun'].every((m) => modulesFile.includes(m)), 'the host\'s /etc/modules lines stay')
+  t.is(await readFile(path.join(root, 'etc/apk/repositories'), 'utf8'), `${seed001CryptoFiles['etc/apk/repositories']}\n`, 'no repositories: in the profile, so the host\'s file is not replaced')
   t.is(await readFile(path.join(root, 'etc/fstab'), 'utf8'), '/dev/mapper/root / ext4 rw 0 1\n', 'files the overlay does not carry are untouched')
 })
 

@@ -88,6 +88,8 @@ test('seed 001 crypto install: the collector records what an overlay must keep (
   const sys = s.system!
   t.true(['openssh', 'chrony', 'e2fsprogs', 'cryptsetup', 'lvm2', 'syslinux'].every((p) => sys.world!.includes(p)), sys.world!.join(' '))
   t.is(sys.mkinitfsFeatures, 'ata base ide scsi usb virtio ext4 lvm cryptsetup keymap')
+  t.deepEqual(sys.modules, ['af_packet', 'ipv6', 'tun'])
+  t.deepEqual(sys.repositories, ['http://dl-cdn.alpinelinux.org/alpine/v3.22/main', 'http://dl-cdn.alpinelinux.org/alpine/v3.22/community'], 'the commented-out cdrom line is not a repository')
   t.deepEqual(sys.extlinux, {
     root: '/dev/mapper/root', modules: 'sd-mod,usb-storage,ext4',
     defaultKernelOpts: 'cryptroot=UUID=eec5190e-eebd-4985-9abc-36a61341e038 cryptdm=root quiet rootfstype=ext4 intel_iommu=on iommu=pt',
@@ -108,7 +110,7 @@ test('a UEFI host with GRUB: efi, the loader and GRUB_CMDLINE_LINUX_DEFAULT as g
 
 test('a host without those files: each is null, not guessed', async (t) => {
   const s = await collect(t, seed001)
-  t.deepEqual(s.system, { world: null, mkinitfsFeatures: null, extlinux: null, grub: null, efi: false, bootloader: null })
+  t.deepEqual(s.system, { world: null, modules: null, repositories: null, mkinitfsFeatures: null, extlinux: null, grub: null, efi: false, bootloader: null })
 })
 
 test('format 1 snapshots (made by the first collector) still load: modules and system unknown', (t) => {
