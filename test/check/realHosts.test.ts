@@ -92,6 +92,9 @@ test('preempt from the snapshot: the drivers that hold the devices; a listed dri
   t.regex(plan.preemptOrdering[2].reason, /ehci-pci drives 0000:00:1a\.7/)
   t.true(plan.notices.some((n) => /passthrough\.preempt lists igb, which drives none of the passthrough devices on homeassistant \(they are on uhci_hcd, ehci_pci\): remove it/.test(n)))
   t.true(plan.modprobe.some((l) => l.value.startsWith('install ehci_pci ')), 'ehci_pci gets its install line')
+  const r = await runCli(['check', 'profiles/homeassistant.yaml', '--snapshot', 'test/fixtures/seed001-host.json'])
+  t.is(r.code, 0, r.stderr)
+  t.regex(r.stderr, /^hostbake: note: passthrough\.preempt lists igb, which drives none/m, 'check fits, and says so')
 })
 
 test('id and address without bind: show says in its first lines that it binds by address, and the one-line bind: id', async (t) => {
