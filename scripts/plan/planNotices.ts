@@ -3,6 +3,7 @@
 // them bound. Pure.
 import type { Profile } from '../profile/profileSchema.js'
 import type { HostContext } from '../profile/profileLoad.js'
+import { resolveHostdev } from '../profile/profileRules.js'
 import type { Item } from './bootPlan.js'
 import type { PlannedGuest } from './libvirtPlan.js'
 
@@ -20,8 +21,9 @@ export function planNotices(profile: Profile, host?: HostContext): string[] {
           'To bind by id as seed 001 does, add one line to the entry: `bind: id`')
       }
     })
-    const taken = profile.guests.flatMap((g) => g.hostdevs)
-    const unknown = devices.some((d) => d.group === undefined && d.address !== undefined && (taken.includes(d.address) || (d.name !== undefined && taken.includes(d.name)) || taken.includes(d.address.slice(5))))
+    // a guest takes a function whose IOMMU group nobody stated: whether the rest of it is free is unknown
+    const taken = profile.guests.flatMap((g) => g.hostdevs.map((h) => resolveHostdev(profile, h)))
+    const unknown = taken.some((r) => r.kind === 'pci' && devices[r.device].group === undefined)
     if (unknown) out.push(GROUPS_UNKNOWN)
   }
   if (profile.install === 'sys') {
