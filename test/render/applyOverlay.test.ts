@@ -8,6 +8,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { applySnapshot, bakeHost, loadProfile, parseProfileText, renderHost, type BakedHost } from '../../scripts/hostPipeline.js'
 import { packagePath } from '../../scripts/shared/packagePaths.js'
+import { readGrubAppend } from '../../scripts/boot/grubCmdline.js'
 import { seed001, seed001CryptoFiles, seed001GrubFiles, type FakeHost } from '../snapshot/sysfsFixture.js'
 import { collect } from '../snapshot/snapshotSupport.js'
 import { tempDir } from '../testSupport.js'
@@ -102,6 +103,9 @@ test('GRUB: /etc/default/grub keeps the host options, and grub-mkconfig puts our
   const cfg = await readFile(out, 'utf8')
   const linux = cfg.split('\n').filter((l) => /^\s*linux\s+\S*\/vmlinuz-lts /.test(l))
   t.true(linux.length > 0, cfg)
+  // the boot harness forms the same options from the same file (scripts/boot/grubCmdline.ts)
+  const harness = await readGrubAppend(root)
+  t.deepEqual(words(harness!).slice(2), words(linux[0]).slice(4), 'the harness reads /etc/default/grub as grub-mkconfig does')
   for (const l of linux) {
     for (const o of ['modules=sd-mod,usb-storage,ext4,vfio,vfio-pci,vfio_iommu_type1', 'cryptroot=UUID=eec5190e-eebd-4985-9abc-36a61341e038', 'cryptdm=root', 'intel_iommu=on', 'iommu=pt']) {
       t.true(words(l).includes(o), `${o} on: ${l}`)
