@@ -10,6 +10,7 @@ declare -A want=(
   [libc6-dev]=/usr/lib/x86_64-linux-gnu/libc.a   # static libc for the guest's VFIO probe
   [libvirt-clients]=/usr/bin/virt-xml-validate   # libvirt itself validates the domain and pool XML
   [libxml2-utils]=/usr/bin/xmllint               # virt-xml-validate runs xmllint; JUnit reports are read back with it
+  [grub-common]=/usr/sbin/grub-mkconfig          # GRUB's own grub-mkconfig reads the /etc/default/grub we write (no bootloader is installed)
 )
 # what boot-test itself runs (scripts/boot/boot-tools.json: program -> package), found on PATH
 while IFS=$'\t' read -r bin pkg; do

@@ -11,7 +11,7 @@ import { readInput, type Locate } from './profile/documentLoad.js'
 import type { Profile } from './profile/profileSchema.js'
 import { renderOverlay, sortedEntries, type FileMap } from './render/overlayRender.js'
 import { apkovlMode, packApkovl } from './pack/apkovlPack.js'
-import { checkAgainstSnapshot, pinToSnapshot } from './check/snapshotCheck.js'
+import { checkAgainstSnapshot, checkGuestsOnHost, pinToSnapshot } from './check/snapshotCheck.js'
 import type { Snapshot } from './snapshot/snapshotSchema.js'
 
 export interface BakedHost {
@@ -118,7 +118,15 @@ export function applySnapshot(loaded: LoadedProfile, snap: Snapshot, snapFile: s
   const r = checkAgainstSnapshot(loaded.profile, snap, snapFile)
   if (r.issues.length > 0) throw new ProfileError(r.issues.map((i) => loaded.locate(i.path, i.message)))
   const pinned = pinToSnapshot(r.profile, snap, r.passed)
-  return { ...loaded, profile: pinned.profile, snapshot: snapFile, fingerprint: pinned.fingerprint, inputs: [...(loaded.inputs ?? []), path.resolve(snapFile)] }
+  // the guests again, now that USB entries are devices with addresses, names and groups
+  const guestIssues = checkGuestsOnHost(pinned.profile, snap, r.passed)
+  if (guestIssues.length > 0) throw new ProfileError(guestIssues.map((i) => loaded.locate(i.path, i.message)))
+  const host = {
+    name: snap.host ?? snapFile,
+    system: snap.system,
+    drivers: r.passed.filter((p) => p.driver !== 'vfio-pci').map((p) => ({ address: p.address, driver: p.driver, module: p.module })),
+  }
+  return { ...loaded, profile: pinned.profile, snapshot: snapFile, fingerprint: pinned.fingerprint, host, inputs: [...(loaded.inputs ?? []), path.resolve(snapFile)] }
 }
 
 // load -> plan -> render, without packing (what `show` needs)
@@ -128,7 +136,7 @@ export function renderHost(loaded: LoadedProfile): { plan: HostPlan; files: File
   }
   const early = renderedAtLoad.get(loaded)
   if (early) return early
-  const plan = planHost(loaded.profile, loaded.fingerprint)
+  const plan = planHost(loaded.profile, loaded.fingerprint, loaded.host)
   // the guard compares ids: an address binding without one would claim a check the script cannot make
   const unguarded = plan.vfioAddresses.filter((a) => a.id === undefined)
   if (unguarded.length > 0) {

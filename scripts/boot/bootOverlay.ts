@@ -35,6 +35,7 @@
  * overheadS = wallS - guestUptimeS (initramfs build, QEMU/firmware start-up, teardown).
  * The kernel is Debian's (ci/setup-boot.sh); the Alpine boot emulation lives in test/boot/ (see its README).
  */
+import { readGrubAppend } from './grubCmdline.js'
 import { $ } from 'zx'
 import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
@@ -112,7 +113,7 @@ const alpineIsoCmdline = 'modules=loop,squashfs,sd-mod,usb-storage quiet'
 /** update-extlinux: `root=$root modules=${modules}${TYPE:+,$TYPE} $default_kernel_opts` (conf sourced as shell). */
 export async function readExtlinuxAppend(overlayDir: string): Promise<string | undefined> {
   const conf = path.join(overlayDir, 'etc/update-extlinux.conf')
-  if (!existsSync(conf)) return undefined
+  if (!existsSync(conf)) return readGrubAppend(overlayDir) // a GRUB host: /etc/default/grub, as 10_linux reads it
   // TYPE is only auto-detected (blkid) when root is empty, which needs the real disk: left empty here
   const script = 'default=0 timeout=5 verbose=0; . "$1"; printf "root=%s modules=%s %s" "$root" "$modules" "$default_kernel_opts"'
   const out = await $({ quiet: true })`sh -c ${script} sh ${conf}`.timeout('5s')

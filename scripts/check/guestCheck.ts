@@ -1,10 +1,11 @@
 // check (the host's job): guests, pools and the bridge must fit together and fit the passthrough
 // devices, or libvirtd would refuse them at start (or, worse, start them on a host that loses a device).
 import type { CheckIssue } from './profileCheck.js'
-import { osinfoId, resolveHostdev } from '../profile/profileRules.js'
+import { PCI_ADDRESS, osinfoId, resolveHostdev } from '../profile/profileRules.js'
 import type { Profile } from '../profile/profileSchema.js'
 
-export function checkGuests(profile: Profile): CheckIssue[] {
+// resolved: the snapshot has turned passthrough.usb entries into devices (nothing is deferred any more)
+export function checkGuests(profile: Profile, resolved = false): CheckIssue[] {
   const issues: CheckIssue[] = []
   const devices = profile.passthrough.devices
   const pools = new Set((profile.storage?.pools ?? []).map((p) => p.name))
@@ -17,6 +18,7 @@ export function checkGuests(profile: Profile): CheckIssue[] {
   const guestNames = new Map<string, number>()
   const macs = new Map<string, string>()
   const owner = new Map<string, string>() // PCI address or usb id -> guest
+  const groupOwner = new Map<number, { guest: string; addresses: string[] }>()
   profile.guests.forEach((g, gi) => {
     const at = (...rest: (string | number)[]) => ['guests', gi, ...rest]
     const first = guestNames.get(g.name)
@@ -53,8 +55,18 @@ export function checkGuests(profile: Profile): CheckIssue[] {
     g.hostdevs.forEach((h, hi) => {
       const ref = resolveHostdev(profile, h)
       if (ref.kind === 'error') {
+        // passthrough.usb entries become devices through the snapshot: their names and addresses are checked then
+        if (!resolved && usbPending(profile, h)) return
         issues.push({ path: at('hostdevs', hi), message: ref.message })
         return
+      }
+      if (ref.kind === 'usb') {
+        const entry = profile.passthrough.usb.findIndex((u) => u.id === `${ref.vendor}:${ref.product}`)
+        if (entry >= 0) {
+          const name = profile.passthrough.usb[entry].name
+          issues.push({ path: at('hostdevs', hi), message: `${h} is passthrough.usb[${entry}]: its controller goes to vfio-pci, so the host cannot pass the device alone; name the controller instead${name ? `: hostdevs: [${name}]` : ' (give the USB entry a name: and use it here)'}` })
+          return
+        }
       }
       const key = ref.kind === 'pci' ? ref.address : `usb:${ref.vendor}:${ref.product}`
       if (taken.has(key)) {
@@ -66,18 +78,29 @@ export function checkGuests(profile: Profile): CheckIssue[] {
       if (prev !== undefined) issues.push({ path: at('hostdevs', hi), message: `${key} is already given to guest ${prev}: one device, one guest` })
       else owner.set(key, g.name)
     })
-    // a guest that takes one function of an IOMMU group takes them all (the profile's group: annotations)
+    // VFIO attaches an IOMMU group to one VM: a guest may take part of a group (the rest stays idle on
+    // vfio-pci, which keeps the group viable), but no two guests may share one
     const groups = new Set([...taken].flatMap((k) => devices.filter((d) => d.address === k && d.group !== undefined).map((d) => d.group!)))
     for (const group of [...groups].sort((a, b) => a - b)) {
-      const missing = devices.filter((d) => d.group === group && d.address !== undefined && !taken.has(d.address)).map((d) => d.name ? `${d.address} (${d.name})` : d.address!)
-      const unaddressed = devices.filter((d) => d.group === group && d.address === undefined).map((d) => d.id!)
-      if (missing.length > 0 || unaddressed.length > 0) {
+      const first = groupOwner.get(group)
+      if (first !== undefined && first.guest !== g.name) {
+        const mine = devices.filter((d) => d.group === group && d.address !== undefined && taken.has(d.address)).map((d) => d.address!)
         issues.push({
           path: at('hostdevs'),
-          message: `guest ${g.name} takes part of IOMMU group ${group} but not ${[...missing, ...unaddressed.map((id) => `${id} (give its address)`)].join(', ')}: a group goes to one guest whole`,
+          message: `IOMMU group ${group} is split between guests ${first.guest} (${first.addresses.join(', ')}) and ${g.name} (${mine.join(', ')}): VFIO gives a group to one guest; give all of them to one`,
         })
+      } else if (first === undefined) {
+        groupOwner.set(group, { guest: g.name, addresses: devices.filter((d) => d.group === group && d.address !== undefined && taken.has(d.address)).map((d) => d.address!) })
       }
     }
   })
   return issues
+}
+
+// A hostdev that names what a passthrough.usb entry resolves to (its name, or a PCI address) before the
+// snapshot has resolved it.
+function usbPending(profile: Profile, ref: string): boolean {
+  const usb = profile.passthrough.usb
+  if (usb.length === 0) return false
+  return usb.some((u) => u.name === ref) || PCI_ADDRESS.test(ref)
 }

@@ -7,6 +7,7 @@ import { checkGuests } from './guestCheck.js'
 import { bindsById } from '../profile/profileRules.js'
 import { checkFiles } from './fileCheck.js'
 import { checkContradictions, type CheckOptions } from './contradictionCheck.js'
+import { checkServicePackages } from './serviceCheck.js'
 
 export interface CheckIssue {
   path: (string | number)[]
@@ -28,6 +29,7 @@ export function checkProfile(profile: Profile, opts: CheckOptions = {}): CheckIs
     ...checkServices(profile),
     ...checkFiles(profile),
     ...checkContradictions(profile, opts),
+    ...checkServicePackages(profile),
     ...checkGuests(profile),
   ]
 }

@@ -5,8 +5,9 @@
 import type { CheckIssue } from './profileCheck.js'
 import { bindsById, type Fingerprint } from '../profile/profileRules.js'
 import type { PassthroughDevice, Profile } from '../profile/profileSchema.js'
-import type { Snapshot, SnapshotPci } from '../snapshot/snapshotSchema.js'
+import { IOMMU_OFF_MESSAGE, iommuOff, type Snapshot, type SnapshotPci } from '../snapshot/snapshotSchema.js'
 import { protectedDevices } from '../snapshot/snapshotInspect.js'
+import { checkGuests } from './guestCheck.js'
 
 export interface SnapshotCheck {
   profile: Profile // passthrough.devices with the USB entries expanded
@@ -20,8 +21,9 @@ export function pinToSnapshot(profile: Profile, snap: Snapshot, passed: Snapshot
   const devices: PassthroughDevice[] = []
   for (const d of profile.passthrough.devices) {
     const mine = passed.filter((p) => (d.address !== undefined ? p.address === d.address : p.id === d.id))
-    if (mine.length === 1) devices.push({ ...d, address: mine[0].address, id: mine[0].id, bind: undefined })
-    else for (const p of mine) devices.push({ address: p.address, id: p.id })
+    const group = (p: SnapshotPci) => (p.group !== null ? { group: p.group } : {})
+    if (mine.length === 1) devices.push({ ...d, address: mine[0].address, id: mine[0].id, bind: undefined, ...group(mine[0]) })
+    else for (const p of mine) devices.push({ address: p.address, id: p.id, ...group(p) })
   }
   const fingerprint = new Map<string, Fingerprint>()
   for (const p of passed) {
@@ -44,8 +46,29 @@ export function checkAgainstSnapshot(profile: Profile, snap: Snapshot, snapName:
   const host = snap.host ?? snapName
   const byAddress = new Map(snap.pci.map((d) => [d.address, d]))
   const devices: PassthroughDevice[] = [...profile.passthrough.devices]
+  const wanted = devices.length > 0 || profile.passthrough.usb.length > 0
+  if (profile.boot.loader !== undefined && snap.system?.bootloader != null && profile.boot.loader !== snap.system.bootloader) {
+    issues.push({ path: ['boot', 'loader'], message: `${host} boots with ${snap.system.bootloader} (snapshot), not ${profile.boot.loader}: the options would go to a file its loader never reads; remove boot.loader (the snapshot's is used) or set ${snap.system.bootloader}` })
+  }
+  // no groups at all: nothing can be checked, and a USB device would resolve to its controller alone
+  if (wanted && iommuOff(snap)) {
+    issues.push({ path: ['passthrough'], message: `${host}: ${IOMMU_OFF_MESSAGE}` })
+    return { profile, issues, passed: [] }
+  }
 
-  // USB devices -> their controller -> the controller's whole group (seed 001's detective work)
+  // USB devices -> their controller -> the controller's whole group (seed 001's detective work); the
+  // controller takes the USB entry's name, so a guest can name it
+  profile.passthrough.usb.forEach((u, i) => {
+    const want = u.product?.trim().toLowerCase()
+    const found = snap.usb.filter((x) => (want !== undefined ? x.product?.trim().toLowerCase() === want : x.id === u.id))
+    const ctrl = found.length > 0 && found[0].controller !== null ? found[0].controller : undefined
+    if (ctrl === undefined || u.name === undefined || new Set(found.map((x) => x.controller)).size > 1) return
+    const at = devices.findIndex((x) => x.address === ctrl)
+    if (at >= 0 && devices[at].name !== undefined && devices[at].name !== u.name) {
+      issues.push({ path: ['passthrough', 'usb', i, 'name'], message: `${ctrl} is already named ${devices[at].name} in passthrough.devices: use that name, or drop this one` })
+    } else if (at >= 0) devices[at] = { ...devices[at], name: u.name }
+    else devices.push({ address: ctrl, id: byAddress.get(ctrl)?.id, name: u.name })
+  })
   profile.passthrough.usb.forEach((u, i) => {
     const want = u.product?.trim().toLowerCase()
     const found = snap.usb.filter((x) => (want !== undefined ? x.product?.trim().toLowerCase() === want : x.id === u.id))
@@ -84,6 +107,9 @@ export function checkAgainstSnapshot(profile: Profile, snap: Snapshot, snapName:
       if (d.id !== undefined && real.id !== d.id) {
         issues.push({ path: [...at, 'id'], message: `${d.address} is ${real.id}${real.driver ? ` (${real.driver})` : ''} on ${host}, not ${d.id}: fix the address or the id` })
         return
+      }
+      if (d.group !== undefined && real.group !== null && real.group !== d.group) {
+        issues.push({ path: [...at, 'group'], message: `${d.address} is in IOMMU group ${real.group} on ${host}, not ${d.group}: fix the group (or remove it: the snapshot gives it)` })
       }
     }
     if (d.id !== undefined && bindsById(d)) {
@@ -132,4 +158,24 @@ export function checkAgainstSnapshot(profile: Profile, snap: Snapshot, snapName:
     issues.push({ path: ['passthrough', 'devices'], message: `IOMMU group ${huge.map((g) => `${g} has ${sizes.get(g)} functions`).join(', ')} on ${host}; a passed group may have at most ${MAX_GROUP_MEMBERS} (the guard checks every member for every function)` })
   }
   return { profile: { ...profile, passthrough: { ...profile.passthrough, devices } }, issues, passed: [...passed.values()] }
+}
+
+// After the USB entries are expanded: the guests again (a guest may name a resolved controller), and a
+// usb: hostdev whose controller goes to vfio-pci (the host no longer owns that USB bus, libvirt cannot pass it).
+export function checkGuestsOnHost(profile: Profile, snap: Snapshot, passed: SnapshotPci[]): CheckIssue[] {
+  const issues = checkGuests(profile, true)
+  const onVfio = new Set(passed.map((p) => p.address))
+  profile.guests.forEach((g, gi) => g.hostdevs.forEach((h, hi) => {
+    const m = /^usb:([0-9a-f]{4}:[0-9a-f]{4})$/.exec(h)
+    if (!m) return
+    const ctrl = snap.usb.find((u) => u.id === m[1] && u.controller !== null && onVfio.has(u.controller))?.controller
+    if (!ctrl) return
+    const d = profile.passthrough.devices.find((x) => x.address === ctrl)
+    const instead = d?.name ?? ctrl
+    issues.push({
+      path: ['guests', gi, 'hostdevs', hi],
+      message: `${h} sits under ${ctrl}, which this profile hands to vfio-pci: the host no longer owns that USB bus, so libvirt cannot pass the device alone. Pass its controller instead: hostdevs: [${/^[a-z]/.test(instead) ? instead : `"${instead}"`}]`,
+    })
+  }))
+  return issues
 }

@@ -8,5 +8,7 @@ export async function run(args: VerbArgs): Promise<number> {
   const { plan } = renderHost(loaded)
   const fns = [...plan.vfioIds.map((i) => i.value), ...plan.vfioAddresses.map((a) => a.address)]
   process.stdout.write(`${loaded.file}: fits ${snapshot} (vfio-pci gets ${fns.join(', ') || 'nothing'})\n`)
+  // what fits but deserves a look (a preempted driver that drives nothing, setup-disk's rewrite): show says it too
+  for (const n of plan.notices) process.stderr.write(`hostbake: note: ${n}\n`)
   return 0
 }

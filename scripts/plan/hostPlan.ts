@@ -1,18 +1,16 @@
 // plan: everything derivable from a profile, each item with the reason it is there.
 // Pure; `hostbake show` prints it and overlayRender turns it into files.
 import { planKernel, seriesAtLeast, type KernelChoice } from '../alpine/kernelSeries.js'
-import {
-  ALPINE_DEFAULT_FEATURES, ALPINE_DEFAULT_MODULES, ALPINE_DEFAULT_RUNLEVELS,
-  ALPINE_DISKLESS_INITRAMFS_MODULES, ALPINE_SYS_INITRAMFS_MODULES, DRIVERS_WITH_OWN_SOFTDEP,
-} from '../alpine/alpineDefaults.js'
+import { ALPINE_DEFAULT_MODULES, ALPINE_DEFAULT_RUNLEVELS, DRIVERS_WITH_OWN_SOFTDEP } from '../alpine/alpineDefaults.js'
+import { isBasePackage, packageForService } from '../alpine/alpineServices.js'
 import { RUNLEVELS, type Profile, type Runlevel } from '../profile/profileSchema.js'
 import { bindsById, derivedServices, type Fingerprint } from '../profile/profileRules.js'
+import type { HostContext } from '../profile/profileLoad.js'
 import { planGuests, planPools, type PlannedGuest, type PlannedPool } from './libvirtPlan.js'
+import { planBoot, type Item, type Loader } from './bootPlan.js'
+import { planIdle, planNotices, planPreempt } from './planNotices.js'
 
-export interface Item {
-  value: string
-  reason: string
-}
+export type { Item } from './bootPlan.js'
 
 export interface AddressBinding {
   address: string
@@ -26,6 +24,9 @@ export interface HostPlan {
   hostname: string
   cpu: Profile['cpu']
   install: Profile['install']
+  loader?: Loader // sys installs: the file that carries the kernel command line
+  efi?: boolean // from a snapshot
+  notices: string[] // what show says first: what the profile does that a user may not expect
   kernel: KernelChoice
   kernelOpts: Item[] // default_kernel_opts
   initramfsModules: Item[] // modules=
@@ -38,6 +39,7 @@ export interface HostPlan {
   vfioAddresses: AddressBinding[]
   modprobe: Item[] // etc/modprobe.d/vfio.conf lines
   preemptOrdering: Item[] // per preempted driver: what makes vfio-pci claim the devices first
+  idle: Item[] // passthrough functions no guest takes: they stay on vfio-pci, unused
   modules: Item[] // etc/modules
   world: Item[]
   repositories: string[]
@@ -48,9 +50,7 @@ export interface HostPlan {
 }
 
 export const OVERRIDE_SCRIPT = '/etc/hostbake/vfio-override.sh' // under /etc so lbu commit keeps it
-const VFIO_CMDLINE_MODULES = ['vfio', 'vfio-pci', 'vfio_iommu_type1']
-
-export function planHost(profile: Profile, fingerprint?: Map<string, Fingerprint>): HostPlan {
+export function planHost(profile: Profile, fingerprint?: Map<string, Fingerprint>, host?: HostContext): HostPlan {
   const kernel = planKernel(profile.alpine)
   const hasDevices = profile.passthrough.devices.length > 0
   const vfioIds = planVfioIds(profile)
@@ -60,25 +60,25 @@ export function planHost(profile: Profile, fingerprint?: Map<string, Fingerprint
       const f = fingerprint?.get(d.address!)
       return { address: d.address!, ...(d.id ? { id: d.id } : {}), ...(f?.subsystem ? { subsystem: f.subsystem } : {}), ...(f ? { group: f.group } : {}) }
     })
-  const modprobe = planModprobe(profile, vfioIds, vfioAddresses)
+  const preempt = planPreempt(profile, host)
+  const modprobe = planModprobe(profile, preempt.map((p) => p.value), vfioIds, vfioAddresses)
   const usesKmod = modprobe.some((l) => /^(softdep|install) /.test(l.value))
-  const kernelOpts = planKernelOpts(profile)
-  const initramfsModules = planInitramfsModules(profile, hasDevices)
-  const modulesArg = initramfsModules.map((m) => m.value).join(',')
-  const opts = kernelOpts.map((o) => o.value).join(' ')
-  const cmdline = profile.install === 'sys'
-    ? `root=${profile.boot.root ?? '<detected at install>'} modules=${modulesArg} ${opts}`
-    : `modules=${modulesArg} ${opts}`
+  const boot = planBoot(profile, hasDevices, host)
+  const runlevels = planRunlevels(profile)
+  const guests = planGuests(profile)
   return {
     hostname: profile.hostname,
     cpu: profile.cpu,
     install: profile.install,
+    ...(boot.loader ? { loader: boot.loader } : {}),
+    ...(boot.efi !== undefined ? { efi: boot.efi } : {}),
+    notices: planNotices(profile, host),
     kernel,
-    kernelOpts,
-    initramfsModules,
-    ...(profile.boot.root ? { root: profile.boot.root } : {}),
-    cmdline,
-    mkinitfsFeatures: hasDevices ? planFeatures() : [],
+    kernelOpts: boot.kernelOpts,
+    initramfsModules: boot.initramfsModules,
+    ...(boot.root ? { root: boot.root } : {}),
+    cmdline: boot.cmdline,
+    mkinitfsFeatures: boot.mkinitfsFeatures,
     vfioModules: hasDevices ? planVfioModules(kernel) : [],
     vfioFiles: vfioAddresses.length > 0
       ? [{ value: OVERRIDE_SCRIPT, reason: 'the install lines run it in the initramfs too, so mkinitfs must copy it there' }]
@@ -86,54 +86,16 @@ export function planHost(profile: Profile, fingerprint?: Map<string, Fingerprint
     vfioIds,
     vfioAddresses,
     modprobe,
-    preemptOrdering: planPreemptOrdering(profile, hasDevices),
-    modules: planModules(profile),
-    world: planWorld(profile, kernel, usesKmod),
-    repositories: profile.repositories,
-    runlevels: planRunlevels(profile),
+    preemptOrdering: planPreemptOrdering(profile, preempt, hasDevices),
+    idle: planIdle(profile, guests),
+    modules: planModules(profile, host),
+    world: planWorld(profile, kernel, usesKmod, runlevels, boot.loaderPackage, host),
+    repositories: planRepositories(profile, host),
+    runlevels,
     ...(profile.network ? { network: profile.network } : {}),
     pools: planPools(profile),
-    guests: planGuests(profile),
+    guests,
   }
-}
-
-function planKernelOpts(profile: Profile): Item[] {
-  const opts: Item[] = profile.boot.kernelOpts.map((o) => ({ value: o, reason: 'boot.kernelOpts' }))
-  const has = (key: string) => profile.boot.kernelOpts.some((o) => o.split('=')[0] === key)
-  if (profile.cpu === 'intel' && !has('intel_iommu')) {
-    opts.push({ value: 'intel_iommu=on', reason: 'cpu: intel: Alpine kernels build VT-d without default-on' })
-  }
-  if (!has('iommu')) {
-    opts.push({ value: 'iommu=pt', reason: 'passthrough domain: host devices skip DMA translation, guest devices are isolated' })
-  }
-  return opts
-}
-
-function planInitramfsModules(profile: Profile, hasDevices: boolean): Item[] {
-  const given = profile.boot.initramfsModules
-  const base = given ?? (profile.install === 'sys' ? ALPINE_SYS_INITRAMFS_MODULES : ALPINE_DISKLESS_INITRAMFS_MODULES)
-  const reason = given ? 'boot.initramfsModules' : `Alpine's default for ${profile.install} installs`
-  const items: Item[] = base.map((m) => ({ value: m, reason }))
-  const present = new Set(base.map((m) => m.replaceAll('-', '_')))
-  if (hasDevices) {
-    for (const m of VFIO_CMDLINE_MODULES) {
-      if (present.has(m.replaceAll('-', '_'))) continue
-      items.push({
-        value: m,
-        reason: m === 'vfio_iommu_type1'
-          ? 'a softdep of vfio that busybox modprobe does not follow: load it by name'
-          : 'loaded before coldplug, so vfio-pci claims its devices before any host driver',
-      })
-    }
-  }
-  return items
-}
-
-function planFeatures(): Item[] {
-  return [
-    ...ALPINE_DEFAULT_FEATURES.map((f) => ({ value: f, reason: "mkinitfs' default feature" })),
-    { value: 'vfio', reason: 'features.d/vfio.modules: the VFIO modules in the initramfs' },
-  ]
 }
 
 // Module files by kernel series; globs (.ko*) because Alpine compresses modules (.ko.gz, .ko.zst).
@@ -162,9 +124,9 @@ function planVfioIds(profile: Profile): Item[] {
   return [...ids].map(([value, reason]) => ({ value, reason }))
 }
 
-function planModprobe(profile: Profile, ids: Item[], addresses: AddressBinding[]): Item[] {
+function planModprobe(profile: Profile, preempt: string[], ids: Item[], addresses: AddressBinding[]): Item[] {
   const lines: Item[] = []
-  const { preempt, allowUnsafeInterrupts } = profile.passthrough
+  const { allowUnsafeInterrupts } = profile.passthrough
   if (ids.length > 0) {
     lines.push({ value: `options vfio-pci ids=${ids.map((i) => i.value).join(',')}`, reason: 'bind these vendor:device ids when vfio-pci loads (busybox and kmod modprobe both honour options)' })
   }
@@ -192,19 +154,24 @@ function planModprobe(profile: Profile, ids: Item[], addresses: AddressBinding[]
   return lines
 }
 
-function planPreemptOrdering(profile: Profile, hasDevices: boolean): Item[] {
-  const viaModules = profile.install === 'sys' ? 'modules= in update-extlinux.conf' : 'modules= on the boot media command line'
-  return profile.passthrough.preempt.map((drv) => ({
+function planPreemptOrdering(profile: Profile, preempt: Item[], hasDevices: boolean): Item[] {
+  const viaModules = profile.install === 'diskless' ? 'modules= on the boot media command line'
+    : profile.boot.loader === 'grub' ? 'modules= in GRUB_CMDLINE_LINUX_DEFAULT' : 'modules= on the kernel command line (update-extlinux.conf or /etc/default/grub)'
+  return preempt.map(({ value: drv, reason: why }) => ({
     value: drv,
-    reason: DRIVERS_WITH_OWN_SOFTDEP.has(drv.replaceAll('-', '_'))
+    reason: `${why}: ` + (DRIVERS_WITH_OWN_SOFTDEP.has(drv.replaceAll('-', '_'))
       ? `has a softdep of its own, so kmod ignores softdep and install lines for it: vfio-pci wins only because ${viaModules} loads it before coldplug (keep vfio-pci there)`
-      : `a modprobe.d line loads vfio-pci first${hasDevices ? `; ${viaModules} loads it before coldplug anyway` : ''}`,
+      : `a modprobe.d line loads vfio-pci first${hasDevices ? `; ${viaModules} loads it before coldplug anyway` : ''}`),
   }))
 }
 
-function planModules(profile: Profile): Item[] {
-  const items: Item[] = ALPINE_DEFAULT_MODULES.map((m) => ({ value: m, reason: "alpine-baselayout's /etc/modules (this file replaces it)" }))
-  const seen = new Set(items.map((i) => i.value))
+function planModules(profile: Profile, host?: HostContext): Item[] {
+  // the host's own lines (snapshot) first, else alpine-baselayout's: this file replaces the host's
+  const hostLines = host?.system?.modules
+  const items: Item[] = hostLines
+    ? hostLines.map((m) => ({ value: m, reason: "the host's /etc/modules (snapshot): kept" }))
+    : ALPINE_DEFAULT_MODULES.map((m) => ({ value: m, reason: "alpine-baselayout's /etc/modules (this file replaces it)" }))
+  const seen = new Set(items.map((i) => i.value.split(/\s/)[0]))
   for (const m of profile.modules) {
     if (!seen.has(m)) items.push({ value: m, reason: 'modules' })
     seen.add(m)
@@ -213,12 +180,30 @@ function planModules(profile: Profile): Item[] {
   return items
 }
 
-function planWorld(profile: Profile, kernel: KernelChoice, usesKmod: boolean): Item[] {
+// Written only when the profile adds repositories; then the host's (snapshot) stay first, or apk loses main.
+function planRepositories(profile: Profile, host?: HostContext): string[] {
+  if (profile.repositories.length === 0) return []
+  const lines = [...(host?.system?.repositories ?? [])]
+  for (const r of profile.repositories) if (!lines.includes(r)) lines.push(r)
+  return lines
+}
+
+// World lines by package name: a host's `openssh>9` and our `openssh` are one package.
+const pkgName = (line: string) => line.split(/[@<>~=]/)[0]
+
+function planWorld(profile: Profile, kernel: KernelChoice, usesKmod: boolean, runlevels: Record<Runlevel, Item[]>, loaderPackage: Item | undefined, host?: HostContext): Item[] {
   const world = new Map<string, string>([['alpine-base', 'the base system (a diskless boot adds it anyway)']])
   if (profile.install === 'sys') {
     world.set(kernel.package, `the kernel: ${kernel.reason}`)
     world.set('mkinitfs', 'rebuilds the initramfs with the vfio feature')
-    world.set('syslinux', 'update-extlinux writes the kernel command line')
+    if (loaderPackage) world.set(loaderPackage.value, loaderPackage.reason)
+  }
+  // a listed service needs the package that ships its init script (scripts/alpine/alpineServices.ts)
+  for (const level of RUNLEVELS) {
+    for (const svc of runlevels[level]) {
+      const pkg = packageForService(svc.value)
+      if (pkg && !isBasePackage(pkg) && !world.has(pkg)) world.set(pkg, `runlevel ${level} runs ${svc.value}, whose init script ${pkg} ships`)
+    }
   }
   if (usesKmod) world.set('kmod', 'busybox modprobe ignores softdep and install lines; kmod honours them in the rootfs')
   if (profile.network) world.set('bridge', `network.bridge ${profile.network.bridge}: bridge support for ifupdown`)
@@ -228,6 +213,13 @@ function planWorld(profile: Profile, kernel: KernelChoice, usesKmod: boolean): I
   if (profile.guests.length > 0) world.set('qemu-system-x86_64', 'guests: the emulator libvirt runs')
   if (profile.guests.some((g) => g.firmware === 'uefi')) world.set('ovmf', 'guests with firmware: uefi boot OVMF')
   for (const p of profile.packages) if (!world.has(p)) world.set(p, 'packages')
+  // built against a snapshot: everything the host has stays (an apk run would remove what the world drops)
+  const names = new Set([...world.keys()].map(pkgName))
+  for (const line of host?.system?.world ?? []) {
+    if (names.has(pkgName(line))) continue
+    world.set(line, "the host's /etc/apk/world (snapshot): kept, or the next apk run removes it")
+    names.add(pkgName(line))
+  }
   return [...world].map(([value, reason]) => ({ value, reason })).sort((a, b) => cmp(a.value, b.value))
 }
 

@@ -10,15 +10,21 @@ export function formatPlan(plan: HostPlan, overlayFiles: string[]): string {
     const width = Math.min(48, Math.max(...items.map((i) => i.value.length), 0))
     for (const i of items) out.push(`  ${i.value.padEnd(width)}  # ${i.reason}`)
   }
-  out.push(`host ${plan.hostname}: cpu ${plan.cpu}, ${plan.install} install, ${plan.kernel.package} ${plan.kernel.series} (${plan.kernel.reason})`)
-  out.push(`kernel command line (${plan.install === 'sys' ? 'update-extlinux APPEND' : 'boot media / PXE'}):`, `  ${plan.cmdline}`)
+  const loader = plan.loader === 'grub' ? `, GRUB${plan.efi === undefined ? '' : plan.efi ? ' (UEFI)' : ' (BIOS)'}` : plan.loader === 'extlinux' ? ', extlinux' : ''
+  out.push(`host ${plan.hostname}: cpu ${plan.cpu}, ${plan.install} install${loader}, ${plan.kernel.package} ${plan.kernel.series} (${plan.kernel.reason})`)
+  // first: what the profile does that its author may not expect
+  for (const n of plan.notices) out.push(`note: ${n}`)
+  const where = plan.loader === 'grub' ? 'GRUB_CMDLINE_LINUX_DEFAULT via grub-mkconfig' : plan.loader === 'extlinux' ? 'update-extlinux APPEND' : 'boot media / PXE'
+  out.push(`kernel command line (${where}):`, `  ${plan.cmdline}`)
   section('kernel options', plan.kernelOpts)
   section('initramfs modules (modules=)', plan.initramfsModules)
+  if (plan.mkinitfsFeatures.length > 0) section('mkinitfs features (mkinitfs.conf)', plan.mkinitfsFeatures)
   section('vfio ids', plan.vfioIds)
   section('vfio addresses', plan.vfioAddresses.map((a) => ({ value: a.address, reason: `driver_override; ${guardClaim(a)}` })))
   section('mkinitfs features.d/vfio.modules', plan.vfioModules)
   section('modprobe.d/vfio.conf', plan.modprobe)
   section('preempted drivers', plan.preemptOrdering)
+  if (plan.idle.length > 0) section('idle on vfio-pci', plan.idle)
   section('/etc/modules', plan.modules)
   for (const level of RUNLEVELS) section(`runlevel ${level}`, plan.runlevels[level])
   section('world', plan.world)

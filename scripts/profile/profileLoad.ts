@@ -17,6 +17,26 @@ export interface LoadedProfile {
   snapshot?: string // the host snapshot the profile was checked against (USB devices resolved)
   fingerprint?: Map<string, Fingerprint> // per passed function, what the boot-time guard compares
   inputs?: string[] // real paths of every file read (profile, sources, snapshot): an output must not replace one
+  host?: HostContext // what the snapshot says about the host itself: merged into the plan
+}
+
+// The host's own boot configuration, as a format-2 snapshot records it (null: not recorded or not there).
+export interface HostSystem {
+  world: string[] | null
+  modules: string[] | null
+  repositories: string[] | null
+  mkinitfsFeatures: string | null
+  extlinux: { root: string; modules: string; defaultKernelOpts: string } | null
+  grub: { cmdlineLinuxDefault: string; cmdlineLinux: string } | null
+  efi: boolean
+  bootloader: 'extlinux' | 'grub' | null
+}
+
+// From a snapshot, for the plan: the host's system files and the drivers that hold the passed functions.
+export interface HostContext {
+  name: string
+  system: HostSystem | null
+  drivers: { address: string; driver: string | null; module: string | null }[]
 }
 
 export interface ParsedProfile {

@@ -165,6 +165,11 @@ export const profileSchema = z
           .describe('modules= list. Default: sd-mod,usb-storage,ext4 (sys) or loop,squashfs,sd-mod,usb-storage (diskless); the vfio modules are added for you'),
         root: str(/^(UUID=[0-9A-Fa-f-]+|LABEL=[A-Za-z0-9_.-]+|\/dev\/[A-Za-z0-9_/.-]+)$/, 'UUID=..., LABEL=... or /dev/...').optional()
           .describe('root= for update-extlinux; default: detected at install time'),
+
+        loader: z.enum(['extlinux', 'grub']).optional()
+          .describe('sys installs: extlinux (update-extlinux.conf, BIOS installs) or grub (/etc/default/grub, UEFI installs). Default: the snapshot\'s, else extlinux'),
+        initramfsFeatures: z.array(str(moduleName, 'an mkinitfs feature name')).optional()
+          .describe('mkinitfs features= in full (vfio is added). Default: the snapshot host\'s, else mkinitfs\' defaults. A crypto install needs cryptsetup (and lvm, keymap)'),
       })
       .default({ kernelOpts: ['quiet'] }),
     modules: z.array(str(moduleName, 'a kernel module name')).default([]).describe('Modules loaded at boot (/etc/modules)'),
@@ -180,6 +185,8 @@ export const profileSchema = z
         usb: z.array(z.strictObject({
           product: z.string().min(1).optional().describe('The product string the host reports (dmesg, lsusb -v)'),
           id: str(pciId, 'a lowercase vendor:product id like 10c4:ea60').optional(),
+          name: str(/^[a-z0-9][a-z0-9_-]{0,62}$/, 'a short name: a-z, 0-9, - and _').optional()
+            .describe('A name guests can use in hostdevs: it names the controller the device sits under'),
         }).refine((u) => (u.product === undefined) !== (u.id === undefined), { message: 'give a product string or an id' })).default([])
           .describe('USB devices to hand over: with a host snapshot, each becomes its controller and the rest of its IOMMU group'),
         preempt: z.array(str(moduleName, 'a kernel driver (module) name')).default([])

@@ -21,7 +21,7 @@ export type FileMap = Map<string, OverlayEntry>
 const TEMPLATE_NAMES = [
   'etc/hostname', 'etc/apk/world', 'etc/apk/repositories', 'etc/modules', 'etc/modprobe.d/vfio.conf',
   'etc/mkinitfs/mkinitfs.conf', 'etc/mkinitfs/features.d/vfio.modules', 'etc/mkinitfs/features.d/vfio.files',
-  'etc/update-extlinux.conf', 'etc/hostbake/vfio-override.sh', 'etc/network/interfaces', 'etc/resolv.conf',
+  'etc/update-extlinux.conf', 'etc/default/grub', 'etc/hostbake/vfio-override.sh', 'etc/network/interfaces', 'etc/resolv.conf',
   'etc/libvirt/qemu/guest.xml', 'etc/libvirt/storage/pool.xml', 'etc/init.d/hostbake-guard',
 ] as const
 type TemplateName = (typeof TEMPLATE_NAMES)[number]
@@ -44,24 +44,17 @@ export function renderOverlay(plan: HostPlan, profile: Profile, sources: Map<num
   put('etc/apk/world', plan)
   if (plan.repositories.length > 0) put('etc/apk/repositories', plan)
   put('etc/modules', plan)
-  if (plan.vfioModules.length > 0) {
-    put('etc/mkinitfs/mkinitfs.conf', { ...plan, features: plan.mkinitfsFeatures.map((f) => f.value).join(' ') })
-    put('etc/mkinitfs/features.d/vfio.modules', plan)
-  }
+  if (plan.mkinitfsFeatures.length > 0) put('etc/mkinitfs/mkinitfs.conf', { ...plan, features: plan.mkinitfsFeatures.map((f) => f.value).join(' ') })
+  if (plan.vfioModules.length > 0) put('etc/mkinitfs/features.d/vfio.modules', plan)
   if (plan.vfioFiles.length > 0) {
     put('etc/mkinitfs/features.d/vfio.files', plan)
     put('etc/hostbake/vfio-override.sh', { ...plan, entries: plan.vfioAddresses.map((a) => ({ ...a, groupList: a.group?.join(',') ?? '' })) }, 0o755)
     put('etc/init.d/hostbake-guard', plan, 0o755)
   }
   if (plan.modprobe.length > 0) put('etc/modprobe.d/vfio.conf', plan)
-  if (plan.install === 'sys') {
-    put('etc/update-extlinux.conf', {
-      ...plan,
-      kernelOpts: plan.kernelOpts.map((o) => o.value).join(' '),
-      modules: plan.initramfsModules.map((m) => m.value).join(','),
-      root: plan.root ?? '',
-    })
-  }
+  const bootCtx = { ...plan, kernelOpts: plan.kernelOpts.map((o) => o.value).join(' '), modules: plan.initramfsModules.map((m) => m.value).join(','), root: plan.root ?? '' }
+  if (plan.loader === 'extlinux') put('etc/update-extlinux.conf', bootCtx)
+  if (plan.loader === 'grub') put('etc/default/grub', bootCtx)
   if (plan.network) {
     const dhcp = plan.network.dhcp
     const ctx = { ...plan, ports: plan.network.ports.join(' '), static: dhcp === true ? undefined : dhcp }

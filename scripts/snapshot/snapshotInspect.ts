@@ -1,6 +1,6 @@
 // inspect: the seeds' two shell loops in one table: IOMMU groups with their devices and drivers, and
 // the USB devices under each controller, marking what the host must keep (boot storage, management NIC).
-import type { Snapshot } from './snapshotSchema.js'
+import { IOMMU_OFF_MESSAGE, iommuOff, type Snapshot } from './snapshotSchema.js'
 import { escapeControl } from '../shared/safeText.js'
 
 export interface InspectGroup {
@@ -33,6 +33,7 @@ export function inspectGroups(s: Snapshot): InspectGroup[] {
 
 export function formatInspect(s: Snapshot): string {
   const out = [`host ${s.host ?? '?'}, kernel ${s.kernel ?? '?'}: ${s.pci.length} PCI functions, ${s.usb.length} USB devices`]
+  if (iommuOff(s)) out.push(IOMMU_OFF_MESSAGE)
   for (const g of inspectGroups(s)) {
     out.push(g.group === null ? 'no IOMMU group:' : `IOMMU group ${g.group}:`)
     for (const d of g.devices) {

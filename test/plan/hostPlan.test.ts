@@ -43,7 +43,7 @@ for (const [name, yaml, opts] of vendorTable) {
 // preempted driver -> the modprobe.d line that makes vfio-pci win (none where kmod would ignore it)
 const orderingTable: [string, string, string[], RegExp][] = [
   ['plain driver: softdep', 'preempt: [igb]', ['softdep igb pre: vfio-pci'], /modprobe\.d line loads vfio-pci first/],
-  ['uhci_hcd has its own softdep: no line, modules= does it', 'preempt: [uhci_hcd]', [], /kmod ignores softdep and install lines .* modules= in update-extlinux\.conf/],
+  ['uhci_hcd has its own softdep: no line, modules= does it', 'preempt: [uhci_hcd]', [], /kmod ignores softdep and install lines .* modules= on the kernel command line \(update-extlinux\.conf/],
   ['r8169 has its own softdep: no line', 'preempt: [r8169]', [], /kmod ignores softdep and install lines/],
 ]
 for (const [name, preempt, lines, why] of orderingTable) {
@@ -99,7 +99,7 @@ test('world: derived packages for sys installs, sorted and unique', (t) => {
 })
 
 test('runlevels: Alpine defaults are always there, user services added once', (t) => {
-  const plan = planOf('services: { sysinit: [mdev], boot: [networking], default: [libvirtd] }\n')
+  const plan = planOf('network: { ports: [eth0] }\nservices: { sysinit: [mdev], boot: [networking], default: [libvirtd] }\n')
   t.deepEqual(values(plan.runlevels.sysinit), ['devfs', 'dmesg', 'mdev', 'hwdrivers', 'modloop'])
   t.deepEqual(values(plan.runlevels.boot), ['modules', 'sysctl', 'hostname', 'bootmisc', 'syslog', 'networking'])
   t.deepEqual(values(plan.runlevels.default), ['libvirtd'])

@@ -14,7 +14,7 @@ const accepted: [string, string][] = [
   ['address with id', 'passthrough:\n  devices: [{ address: "0000:04:00.0", id: "8086:10d3" }]\n'],
   ['short lspci address', 'passthrough:\n  devices: [{ address: "04:00.0", id: "8086:10d3" }]\n'],
   ['kernel override', 'alpine: { release: "3.18", kernelVersion: "6.1" }\n'],
-  ['services in all levels', 'services: { sysinit: [udev], boot: [networking], default: [sshd], shutdown: [killall5] }\n'],
+  ['services in all levels', 'network: { ports: [eth0] }\nservices: { sysinit: [udev], boot: [networking], default: [sshd], shutdown: [killprocs] }\n'],
   ['file with content', 'files: [{ path: /etc/motd, content: "hi\\n" }]\n'],
   ['secret file 0600', 'files: [{ path: /root/.ssh/id_ed25519, content: "k", mode: "0600" }]\n'],
   ['world constraints', 'packages: [qemu-img, "linux-lts>=6.12", "foo@edge", "bar~1.2"]\n'],

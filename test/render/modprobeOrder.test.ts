@@ -9,7 +9,7 @@ import path from 'node:path'
 import { DRIVERS_WITH_OWN_SOFTDEP } from '../../scripts/alpine/alpineDefaults.js'
 import { locateBootKernel } from '../../scripts/boot/bootKernel.js'
 import { bakeHost } from '../../scripts/hostPipeline.js'
-import { loadProfile } from '../../scripts/hostPipeline.js'
+import { loadForBuild } from '../snapshot/snapshotSupport.js'
 import { packagePath } from '../../scripts/shared/packagePaths.js'
 import { TEST_CACHE, tempDir } from '../testSupport.js'
 
@@ -22,7 +22,7 @@ const norm = (m: string) => m.replaceAll('-', '_')
 for (const file of profileFiles) {
   test(`kmod orders vfio-pci first for every preempted driver: ${path.basename(file)}`, async (t) => {
     const kernel = locateBootKernel(TEST_CACHE)
-    const host = await bakeHost(await loadProfile(file))
+    const host = await bakeHost(await loadForBuild(file))
     const conf = host.files.get('etc/modprobe.d/vfio.conf')?.data?.toString() ?? ''
     const dir = await tempDir(t)
     await mkdir(path.join(dir, 'modprobe.d'))

@@ -7,7 +7,7 @@ import path from 'node:path'
 import { parseSnapshotText } from '../../scripts/snapshot/snapshotLoad.js'
 import { inspectGroups, protectedDevices } from '../../scripts/snapshot/snapshotInspect.js'
 import { ProfileError } from '../../scripts/shared/hostbakeError.js'
-import { makeSysfs, seed001, seed002, seed003 } from './sysfsFixture.js'
+import { makeSysfs, seed001, seed001Crypto, seed001GrubFiles, seed002, seed003 } from './sysfsFixture.js'
 import { collect } from './snapshotSupport.js'
 import { runCli, tempDir } from '../testSupport.js'
 
@@ -63,9 +63,10 @@ test('hostbake snapshot --sysfs and inspect through the CLI', async (t) => {
 const badSnapshots: [string, string, RegExp][] = [
   ['truncated JSON', '{"hostbakeSnapshot":1,"host":"x","pci":[{"address":', /bad\.json:1:\d+ YAML: /],
   ['empty output', '', /bad\.json empty: did the collector run/],
-  ['another format version', '{"hostbakeSnapshot":2,"host":null,"kernel":null,"pci":[],"usb":[],"storage":[],"managementNic":null}', /bad\.json:1:\d+ hostbakeSnapshot: expected hostbakeSnapshot: 1/],
+  ['another format version', '{"hostbakeSnapshot":3,"host":null,"kernel":null,"pci":[],"usb":[],"storage":[],"managementNic":null}', /bad\.json:1:\d+ hostbakeSnapshot: expected hostbakeSnapshot: 1 or 2/],
   ['missing field', '{\n"hostbakeSnapshot":1,\n"host":null,\n"kernel":null,\n"pci":[{"address":"0000:00:1a.0","id":"8086:3a67"}],\n"usb":[],"storage":[],"managementNic":null}', /bad\.json:5:\d+ pci\[0\]\.class: required field missing/],
   ['not an object', '[1,2,3]', /bad\.json:1:1 expected a JSON object/],
+  ['format 2 without system', '{"hostbakeSnapshot":2,"host":null,"kernel":null,"pci":[],"usb":[],"storage":[],"managementNic":null}', /bad\.json:1:1 system: required field missing/],
   ['unknown field', '{"hostbakeSnapshot":1,"host":null,"kernel":null,"pci":[],"usb":[],"storage":[],"managementNic":null,"extra":1}', /extra: unknown field/],
 ]
 for (const [name, text, message] of badSnapshots) {
@@ -79,3 +80,49 @@ for (const [name, text, message] of badSnapshots) {
     t.regex(r.stderr, message)
   })
 }
+
+test('seed 001 crypto install: the collector records what an overlay must keep (world, features, extlinux, loader)', async (t) => {
+  const s = await collect(t, seed001Crypto)
+  t.is(s.hostbakeSnapshot, 2)
+  t.truthy(s.system)
+  const sys = s.system!
+  t.true(['openssh', 'chrony', 'e2fsprogs', 'cryptsetup', 'lvm2', 'syslinux'].every((p) => sys.world!.includes(p)), sys.world!.join(' '))
+  t.is(sys.mkinitfsFeatures, 'ata base ide scsi usb virtio ext4 lvm cryptsetup keymap')
+  t.deepEqual(sys.modules, ['af_packet', 'ipv6', 'tun'])
+  t.deepEqual(sys.repositories, ['http://dl-cdn.alpinelinux.org/alpine/v3.22/main', 'http://dl-cdn.alpinelinux.org/alpine/v3.22/community'], 'the commented-out cdrom line is not a repository')
+  t.deepEqual(sys.extlinux, {
+    root: '/dev/mapper/root', modules: 'sd-mod,usb-storage,ext4',
+    defaultKernelOpts: 'cryptroot=UUID=eec5190e-eebd-4985-9abc-36a61341e038 cryptdm=root quiet rootfstype=ext4 intel_iommu=on iommu=pt',
+  })
+  t.is(sys.grub, null)
+  t.false(sys.efi)
+  t.is(sys.bootloader, 'extlinux')
+  const mod = (a: string) => s.pci.find((d) => d.address === a)!.module
+  t.deepEqual([mod('0000:00:1a.0'), mod('0000:00:1a.7'), mod('0000:02:00.0'), mod('0000:00:1c.0')], ['uhci_hcd', 'ehci_pci', 'igb', null], 'pcieport is built in')
+})
+
+test('a UEFI host with GRUB: efi, the loader and GRUB_CMDLINE_LINUX_DEFAULT as grub-mkconfig reads it', async (t) => {
+  const s = await collect(t, { ...seed001, files: seed001GrubFiles, efi: true })
+  t.like(s.system, { efi: true, bootloader: 'grub', extlinux: null })
+  t.regex(s.system!.grub!.cmdlineLinuxDefault, /^modules=sd-mod,usb-storage,ext4 cryptroot=UUID=eec5190e-\S+ cryptdm=root quiet/)
+  t.is(s.system!.grub!.cmdlineLinux, '')
+})
+
+test('a host without those files: each is null, not guessed', async (t) => {
+  const s = await collect(t, seed001)
+  t.deepEqual(s.system, { world: null, modules: null, repositories: null, mkinitfsFeatures: null, extlinux: null, grub: null, efi: false, bootloader: null })
+})
+
+test('format 1 snapshots (made by the first collector) still load: modules and system unknown', (t) => {
+  const v1 = JSON.stringify({
+    hostbakeSnapshot: 1, host: 'old', kernel: '6.12.1-0-lts',
+    pci: [{ address: '0000:00:1a.0', id: '8086:3a67', subsystem: null, class: '0x0c0300', driver: 'uhci_hcd', group: 4, resetMethod: null, bridge: false, parent: null }],
+    usb: [], storage: [], managementNic: null,
+  })
+  const s = parseSnapshotText(v1, 'old.json')
+  t.is(s.hostbakeSnapshot, 2)
+  t.is(s.system, null)
+  t.like(s.pci[0], { address: '0000:00:1a.0', driver: 'uhci_hcd', module: null, group: 4 })
+  const bad = t.throws(() => parseSnapshotText(v1.replace('"bridge":false', '"bridge":false,"module":"x"'), 'old.json'))
+  t.regex(bad!.message, /pci\[0\]\.module: unknown field/, 'format 1 is checked as format 1')
+})

@@ -17,9 +17,9 @@ import { profileYaml } from '../testSupport.js'
 
 const fn = (i: number, group: number | null) => ({
   address: `0000:${(i >> 8).toString(16).padStart(2, '0')}:${((i >> 3) & 31).toString(16).padStart(2, '0')}.${i & 7}`,
-  id: '8086:10d3', subsystem: '8086:a01f', class: '0x020000', driver: 'e1000e', group, resetMethod: null, bridge: false, parent: null,
+  id: '8086:10d3', subsystem: '8086:a01f', class: '0x020000', driver: 'e1000e', module: 'e1000e', group, resetMethod: null, bridge: false, parent: null,
 })
-const snapshotOf = (pci: Snapshot['pci'], usb: Snapshot['usb'] = []): Snapshot => ({ hostbakeSnapshot: 1, host: 'lab', kernel: '6.12', pci, usb, storage: [], managementNic: null })
+const snapshotOf = (pci: Snapshot['pci'], usb: Snapshot['usb'] = []): Snapshot => ({ hostbakeSnapshot: 2, host: 'lab', kernel: '6.12', pci, usb, storage: [], managementNic: null, system: null })
 
 function loadedOf(yaml: string): LoadedProfile {
   const p = parseProfileLoose(yaml, 'p.yaml')

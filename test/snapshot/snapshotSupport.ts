@@ -4,10 +4,13 @@ import { spawnSync } from 'node:child_process'
 import { readFile, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import type { ExecutionContext } from 'ava'
-import { parseSnapshotText } from '../../scripts/snapshot/snapshotLoad.js'
+import { loadSnapshot, parseSnapshotText } from '../../scripts/snapshot/snapshotLoad.js'
+import { applySnapshot, loadProfile } from '../../scripts/hostPipeline.js'
+import type { LoadedProfile } from '../../scripts/profile/profileLoad.js'
 import type { Snapshot } from '../../scripts/snapshot/snapshotSchema.js'
 import { makeSysfs, type FakeHost } from './sysfsFixture.js'
 import { tempDir } from '../testSupport.js'
+import { packagePath } from '../../scripts/shared/packagePaths.js'
 
 export async function collect(t: ExecutionContext, host: FakeHost): Promise<Snapshot> {
   return parseSnapshotText(await collectText(t, host), `${host.hostname}.json`)
@@ -21,6 +24,19 @@ export async function collectText(t: ExecutionContext, host: FakeHost): Promise<
   t.is(r.status, 0, r.stderr)
   t.is(r.stderr, '', 'the collector is quiet')
   return r.stdout
+}
+
+// Profiles that name USB devices build only against their host's snapshot (committed next to them in
+// test/fixtures, made by the collector over the fixtures in sysfsFixture.ts; snapshot.test.ts keeps them in step).
+export const PROFILE_SNAPSHOTS: Record<string, string> = {
+  'seed001-crypto.yaml': 'test/fixtures/seed001-crypto-qemu.json',
+  'seed001-zigbee.yaml': 'test/fixtures/seed001-host.json',
+}
+
+export async function loadForBuild(file: string): Promise<LoadedProfile> {
+  const loaded = await loadProfile(file)
+  const snap = PROFILE_SNAPSHOTS[path.basename(file)]
+  return snap ? applySnapshot(loaded, await loadSnapshot(packagePath(snap)), snap) : loaded
 }
 
 // The snapshot as a file, for the CLI.
