@@ -31,7 +31,7 @@ export function locateBootKernel(cacheDir: string): BootKernel {
   const kernel: BootKernel = {
     kver,
     root,
-    modulesDir: path.join(root, 'lib', 'modules', kver),
+    modulesDir: selectModuleTree(root, kver),
     vmlinux: path.join(root, 'vmlinux'),
     probe: path.join(cacheDir, 'boot', 'vfio-probe'),
     ifupdownNg: path.join(cacheDir, 'tools', 'ifupdown-ng'),
@@ -99,4 +99,12 @@ export async function prepareBootKernel(cacheDir: string): Promise<BootKernel> {
   const r = await $({ nothrow: true, stdio: ['ignore', 'inherit', 'inherit'] })`bash ${packagePath('scripts', 'boot', 'prepare-kernel.sh')} ${cacheDir}`
   if (r.exitCode !== 0) throw new HostbakeError(`preparing the boot-test kernel in ${cacheDir} failed (exit ${r.exitCode})`, { hint: 'see the lines above; it needs apt and Debian\'s package lists', exitCode: 1 })
   return locateBootKernel(cacheDir)
+}
+
+// The module tree boots use: Alpine-shaped (compressed, unsigned; scripts/boot/module-tree.sh) when prepared, unless
+// HOSTBAKE_MODULE_TREE=debian asks for Debian's own (the bench boots both to measure the difference).
+export function selectModuleTree(root: string, kver: string, env: NodeJS.ProcessEnv = process.env): string {
+  const alpine = path.join(root, 'alpine', 'lib', 'modules', kver)
+  const useAlpine = env.HOSTBAKE_MODULE_TREE !== 'debian' && existsSync(path.join(root, 'alpine', '.ready'))
+  return useAlpine ? alpine : path.join(root, 'lib', 'modules', kver)
 }

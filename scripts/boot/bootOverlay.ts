@@ -45,6 +45,7 @@ import type { BootKernel } from './bootKernel.js'
 import { logTail, parseGuestReport, type BootCheck } from './bootReport.js'
 import { withBootSlot } from './bootSchedule.js'
 import { runQemu, type QemuMachine } from './qemuBoot.js'
+import { ALPINE_DEFAULTS_CMDLINE } from './kernelDefaults.js'
 
 export interface BootExpect {
   vfioIds: string[]
@@ -140,7 +141,9 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
     // --- unpack on the host: mkinitfs and update-extlinux read the overlay's files
     await $({ quiet: true })`tar -xzf ${apkovl} -C ${path.join(work, 'overlay')}`.timeout('20s')
     const overlayDir = path.join(work, 'overlay')
-    const cmdline = `${opts.cmdline ?? (await readExtlinuxAppend(overlayDir)) ?? alpineIsoCmdline} ${harnessCmdline}`
+    // Alpine's kernel defaults first (later parameters win), for the harness's Debian kernel only (kernelDefaults.ts)
+    const defaults = opts.kernel ? '' : `${ALPINE_DEFAULTS_CMDLINE} `
+    const cmdline = `${defaults}${opts.cmdline ?? (await readExtlinuxAppend(overlayDir)) ?? alpineIsoCmdline} ${harnessCmdline}`
     log(`${path.basename(apkovl)}: initramfs (${elapsed()} s)`)
     const expect = {
       EXPECT_IOMMU: opts.machine.iommu,
