@@ -6,6 +6,7 @@ import { $ } from 'zx'
 import path from 'node:path'
 import { HostbakeError } from '../shared/hostbakeError.js'
 import { packagePath } from '../shared/packagePaths.js'
+import { ALPINE_DEFAULTS_CMDLINE } from './kernelDefaults.js'
 
 
 export interface BootKernel {
@@ -17,6 +18,8 @@ export interface BootKernel {
   vmlinux: string
   /** static VFIO userspace probe run inside the guest */
   probe: string
+  /** kernel parameters that make this kernel behave as Alpine's does (kernelDefaults.ts): the harness's Debian kernel only */
+  cmdlineDefaults?: string
   /** ifupdown-ng unpacked from Debian's package (the guest brings bridges up with it) */
   ifupdownNg: string
 }
@@ -35,6 +38,7 @@ export function locateBootKernel(cacheDir: string): BootKernel {
     vmlinux: path.join(root, 'vmlinux'),
     probe: path.join(cacheDir, 'boot', 'vfio-probe'),
     ifupdownNg: path.join(cacheDir, 'tools', 'ifupdown-ng'),
+    cmdlineDefaults: ALPINE_DEFAULTS_CMDLINE,
   }
   for (const f of [kernel.probe, kernel.ifupdownNg]) if (!existsSync(f)) throw new HostbakeError(`missing ${f}`, { hint })
   return kernel

@@ -45,7 +45,6 @@ import type { BootKernel } from './bootKernel.js'
 import { logTail, parseGuestReport, type BootCheck } from './bootReport.js'
 import { withBootSlot } from './bootSchedule.js'
 import { runQemu, type QemuMachine } from './qemuBoot.js'
-import { ALPINE_DEFAULTS_CMDLINE } from './kernelDefaults.js'
 
 export interface BootExpect {
   vfioIds: string[]
@@ -142,7 +141,7 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
     await $({ quiet: true })`tar -xzf ${apkovl} -C ${path.join(work, 'overlay')}`.timeout('20s')
     const overlayDir = path.join(work, 'overlay')
     // Alpine's kernel defaults first (later parameters win), for the harness's Debian kernel only (kernelDefaults.ts)
-    const defaults = opts.kernel ? '' : `${ALPINE_DEFAULTS_CMDLINE} `
+    const defaults = kernel.cmdlineDefaults ? `${kernel.cmdlineDefaults} ` : ''
     const cmdline = `${defaults}${opts.cmdline ?? (await readExtlinuxAppend(overlayDir)) ?? alpineIsoCmdline} ${harnessCmdline}`
     log(`${path.basename(apkovl)}: initramfs (${elapsed()} s)`)
     const expect = {

@@ -6,6 +6,7 @@ import path from 'node:path'
 import fs from 'node:fs/promises'
 import { parseFeatureFile, planInitramfsModules, readFeatures, splitShellWords } from '../../scripts/boot/initramfsBuild.js'
 import { locateBootKernel } from '../../scripts/boot/bootKernel.js'
+import { TEST_CACHE } from '../testSupport.js'
 
 async function overlayWith(files: Record<string, string>): Promise<string> {
   const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hostbake-mkinitfs-'))
@@ -41,7 +42,7 @@ test('feature files: only empty lines and lines starting with # are deleted; lea
 })
 
 test('a `.ko` glob matches nothing in the Alpine-shaped module tree; `.ko*` matches', async (t) => {
-  const kernel = locateBootKernel()
+  const kernel = locateBootKernel(TEST_CACHE)
   t.regex(kernel.modulesDir, /\/alpine\/lib\/modules\//, 'boots use the compressed tree')
   const dir = await overlayWith({
     'etc/mkinitfs/mkinitfs.conf': 'features="vfio"\n',
@@ -60,7 +61,7 @@ test('a `.ko` glob matches nothing in the Alpine-shaped module tree; `.ko*` matc
 })
 
 test('CRLF feature file: no module is selected', async (t) => {
-  const kernel = locateBootKernel()
+  const kernel = locateBootKernel(TEST_CACHE)
   const dir = await overlayWith({
     'etc/mkinitfs/mkinitfs.conf': 'features="vfio"\n',
     'etc/mkinitfs/features.d/vfio.modules': 'kernel/drivers/vfio/vfio.ko*\r\nkernel/drivers/vfio/pci/vfio-pci.ko*\r\n',
