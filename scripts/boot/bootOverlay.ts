@@ -17,8 +17,9 @@
  *               devices: verbatim QEMU -device arguments
  *   expect      vfioIds (vvvv:dddd bound through ids=), vfioAddresses (bound through driver_override),
  *               groups (each inner list is exactly one IOMMU group), drivers (address -> driver that must hold it)
- *   medium      'initrd' (default; the overlay rides in the initramfs, stand-in for a sys install's root disk) or
- *               'disk' (diskless: the apkovl sits at the top level of a vfat boot disk (virtio-blk), found by scanning block devices)
+ *   medium      'root' (default: a sys install; an ext4 root disk (virtio-blk) holding the overlay, mounted by root=, see
+ *               rootDisk.ts), 'disk' (diskless: the apkovl at the top level of a vfat boot disk (virtio-blk), found by
+ *               scanning block devices) or 'initrd' (the apkovl rides inside the initramfs, found as /hostbake/root/*)
  *   workDir     emptied first; removed after a pass unless keep; after a failure it keeps serial.log, qemu.cmd
  *               (the exact command, to rerun by hand), initrd.cpio and the unpacked overlay
  *   timeoutS    wall-clock bound for the QEMU run
@@ -45,6 +46,7 @@ import type { BootKernel } from './bootKernel.js'
 import { logTail, parseGuestReport, type BootCheck } from './bootReport.js'
 import { withBootSlot } from './bootSchedule.js'
 import { runQemu, type QemuMachine } from './qemuBoot.js'
+import { buildRootDisk, planRootDisk } from './rootDisk.js'
 
 export interface BootExpect {
   vfioIds: string[]
@@ -55,6 +57,8 @@ export interface BootExpect {
   bridge?: { name: string; ports: string[] }
   /** modules that must be loaded (or built in) once the boot runlevel ran */
   loaded?: string[]
+  /** the overlay's own sysinit services that must run before hwdrivers (their depend() must say so) */
+  beforeHwdrivers?: string[]
   /** run hostbake's snapshot collector in the guest and return its JSON (BootReport.snapshot) */
   snapshot?: boolean
 }
@@ -64,7 +68,7 @@ export interface BootOptions {
   cmdline?: string
   machine: QemuMachine
   expect: BootExpect
-  medium?: 'initrd' | 'disk'
+  medium?: 'root' | 'initrd' | 'disk'
   workDir: string
   timeoutS: number
   keep?: boolean
@@ -127,7 +131,7 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
   const started = performance.now()
   const log = opts.log ?? ((m: string) => process.stderr.write(`boot: ${m}\n`))
   const elapsed = () => ((performance.now() - started) / 1000).toFixed(2)
-  const medium = opts.medium ?? 'initrd'
+  const medium = opts.medium ?? 'root'
   const kernel = opts.kernel
   if (!existsSync(opts.apkovl)) throw new HostbakeError(`no such apkovl: ${opts.apkovl}`)
   const apkovl = path.resolve(opts.apkovl)
@@ -142,7 +146,13 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
     const overlayDir = path.join(work, 'overlay')
     // Alpine's kernel defaults first (later parameters win), for the harness's Debian kernel only (kernelDefaults.ts)
     const defaults = kernel.cmdlineDefaults ? `${kernel.cmdlineDefaults} ` : ''
-    const cmdline = `${defaults}${opts.cmdline ?? (await readExtlinuxAppend(overlayDir)) ?? alpineIsoCmdline} ${harnessCmdline}`
+    let base = opts.cmdline ?? (await readExtlinuxAppend(overlayDir)) ?? alpineIsoCmdline
+    const rootDisk = medium === 'root' ? planRootDisk(base, path.basename(apkovl)) : undefined
+    if (rootDisk) {
+      base = rootDisk.cmdline
+      if (rootDisk.note) log(`${path.basename(apkovl)}: ${rootDisk.note}`)
+    }
+    const cmdline = `${defaults}${base} ${harnessCmdline}`
     log(`${path.basename(apkovl)}: initramfs (${elapsed()} s)`)
     const expect = {
       EXPECT_IOMMU: opts.machine.iommu,
@@ -155,6 +165,7 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
       EXPECT_BRIDGE_PORTS: (opts.expect.bridge?.ports ?? []).join(' '),
       EXPECT_LOADED: (opts.expect.loaded ?? []).join(' '),
       EXPECT_SNAPSHOT: opts.expect.snapshot ? '1' : '',
+      EXPECT_BEFORE_HWDRIVERS: (opts.expect.beforeHwdrivers ?? []).join(' '),
     }
     const initrd = path.join(work, 'initrd.cpio')
     const built = await buildInitramfs({
@@ -162,6 +173,12 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
       embedApkovl: medium === 'initrd' ? apkovl : undefined,
     })
     const extra: string[] = []
+    if (rootDisk) {
+      // sys install: the root disk the overlay's root= names (virtio-blk, found through the initramfs' virtio feature)
+      const img = path.join(work, 'root.img')
+      await buildRootDisk(overlayDir, img, rootDisk)
+      extra.push('-drive', `file=${img},format=raw,if=none,id=rootdisk,snapshot=on`, '-device', 'virtio-blk-pci,drive=rootdisk')
+    }
     if (medium === 'disk') {
       // diskless: a FAT boot disk with the apkovl at its top level (mtools: no loop mount, no root)
       const img = path.join(work, 'medium.img')

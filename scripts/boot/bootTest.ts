@@ -55,11 +55,14 @@ export function planBootMachine(loaded: LoadedProfile): QemuMachine {
 export function planBootExpect(host: BakedHost, loaded: LoadedProfile): BootExpect {
   const spec = loaded.profile.test!
   const drivers = spec.expect.drivers ?? {}
+  const guard = host.plan.runlevels.sysinit.map((s) => s.value).filter((s) => s === 'hostbake-guard')
   return {
     vfioIds: host.plan.vfioIds.map((i) => i.value),
     vfioAddresses: host.plan.vfioAddresses.map((a) => a.address),
     ...(spec.expect.groups ? { groups: spec.expect.groups } : {}),
     ...(Object.keys(drivers).length > 0 ? { drivers } : {}),
+    // hostbake's own guard binds by address before hwdrivers; a hand-edited overlay that orders it later must fail
+    ...(guard.length > 0 ? { beforeHwdrivers: guard } : {}),
     ...(host.plan.network ? { bridge: { name: host.plan.network.bridge, ports: host.plan.network.ports } } : {}),
     // what the profile asked to load (Alpine's own /etc/modules lines are not the profile's claim)
     loaded: host.plan.modules.map((m) => m.value).filter((m) => !(ALPINE_DEFAULT_MODULES as readonly string[]).includes(m)),
