@@ -20,6 +20,9 @@ export interface BootTestOptions {
   timeoutS: number
   keep: boolean
   log: (msg: string) => void
+  /** boot this overlay (hand-edited, an `lbu package` backup, another tool's) instead of the profile's own; the
+   *  profile still gives the machine and the expectations */
+  apkovl?: string
   /** also run the snapshot collector in the guest (BootTestResult.snapshot) */
   snapshot?: boolean
 }
@@ -27,6 +30,8 @@ export interface BootTestOptions {
 export interface BootTestResult {
   profile: string
   hostname: string
+  /** the overlay booted, when it was not the profile's own (--apkovl) */
+  apkovl?: string
   ok: boolean
   passed: number
   failed: number
@@ -102,8 +107,9 @@ export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptio
     rmSync(ovlDir, { recursive: true, force: true })
   })
   try {
-    const apkovl = path.join(ovlDir, `${host.hostname}.apkovl.tar.gz`)
-    await writeFile(apkovl, host.apkovl)
+    const apkovl = opts.apkovl ? path.resolve(opts.apkovl) : path.join(ovlDir, `${host.hostname}.apkovl.tar.gz`)
+    if (!opts.apkovl) await writeFile(apkovl, host.apkovl)
+    const label = opts.apkovl ? `${host.hostname} (${path.basename(opts.apkovl)})` : host.hostname
     const diskless = host.plan.install === 'diskless'
     const r = await bootOverlay({
       apkovl,
@@ -116,10 +122,10 @@ export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptio
       timeoutS: opts.timeoutS,
       keep: opts.keep,
       kernel: opts.kernel,
-      log: (m) => opts.log(`${host.hostname}: ${m.replace(/^\S+\.apkovl\.tar\.gz: /, '')}`),
+      log: (m) => opts.log(`${label}: ${m.replace(/^\S+: /, '')}`),
     })
     return {
-      profile: loaded.file, hostname: host.hostname, ok: r.ok, passed: r.passed, failed: r.failed,
+      profile: loaded.file, hostname: host.hostname, ...(opts.apkovl ? { apkovl: opts.apkovl } : {}), ok: r.ok, passed: r.passed, failed: r.failed,
       timedOut: r.timedOut, panicked: r.panicked, accel: r.accel, kvmFellBack: r.kvmFellBack,
       wallS: +r.wallS.toFixed(2),
       ...(r.guestUptimeS !== undefined ? { guestUptimeS: r.guestUptimeS } : {}),

@@ -186,7 +186,9 @@ export async function buildInitramfs(spec: InitramfsSpec): Promise<InitramfsResu
   }
   await fs.mkdir(path.join(root, 'etc/hostbake'), { recursive: true })
   await fs.mkdir(path.join(root, 'hostbake/root'), { recursive: true })
-  const expect = { ...spec.expect, EXPECT_INITRAMFS_FILES: files.join(' ') }
+  // the features as mkinitfs read them, a CR or other control character made visible ("vfio\r")
+  const shownFeatures = features.map((f) => (/^[\x21-\x7e]+$/.test(f) ? f : JSON.stringify(f))).join(' ')
+  const expect = { ...spec.expect, EXPECT_INITRAMFS_FILES: files.join(' '), EXPECT_FEATURES: shownFeatures }
   await fs.writeFile(path.join(root, 'etc/hostbake/expect'),
     Object.entries(expect).map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(''))
   if (spec.embedApkovl) await fs.copyFile(spec.embedApkovl, path.join(root, 'hostbake/root', path.basename(spec.embedApkovl)))
