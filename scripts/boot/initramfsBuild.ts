@@ -77,16 +77,27 @@ export function parseFeatureFile(text: string): string[] {
 /** Each word globbed under baseDir as feature_files() does; a directory (symlinks followed, as `[ -d ]` does) means
  *  every regular file under it. Paths relative to baseDir. */
 async function expandFeatureFile(listFile: string, baseDir: string): Promise<string[]> {
+  return (await expandFeatureWords(listFile, baseDir)).files
+}
+
+/** expandFeatureFile, and the words that matched nothing (mkinitfs skips them silently: the report names them) */
+async function expandFeatureWords(listFile: string, baseDir: string): Promise<{ files: string[]; unmatched: string[] }> {
   const words = parseFeatureFile(await fs.readFile(listFile, 'utf8'))
-  if (words.length === 0) return []
+  if (words.length === 0) return { files: [], unmatched: [] }
   const script = `cd "$1" || exit 1; shift
 for glob in "$@"; do
+  n=0
   for f in $glob; do
-    if [ -d "$f" ]; then find "$f" -type f; elif [ -e "$f" ]; then echo "$f"; fi
+    if [ -d "$f" ]; then find "$f" -type f; n=1; elif [ -e "$f" ]; then echo "$f"; n=1; fi
   done
+  [ $n = 1 ] || printf '!%s\\n' "$glob"
 done`
   const out = await $({ quiet: true })`sh -c ${script} sh ${baseDir} ${words}`.timeout('20s')
-  return [...new Set(out.stdout.split('\n').filter(Boolean).map((f) => path.normalize(f)))]
+  const lines = out.stdout.split('\n').filter(Boolean)
+  return {
+    files: [...new Set(lines.filter((l) => !l.startsWith('!')).map((f) => path.normalize(f)))],
+    unmatched: lines.filter((l) => l.startsWith('!')).map((l) => path.normalize(l.slice(1))),
+  }
 }
 
 /** The file words of a .files feature, as absolute paths, whether or not they exist (for the guest's check). */
@@ -141,19 +152,24 @@ function readUserland(kernel: BootKernel) {
 const kmodLinks = ['modprobe', 'insmod', 'rmmod', 'lsmod', 'modinfo', 'depmod']
 
 /** The modules mkinitfs would put in the image: features' .modules globs, closed over modules.dep. */
-export async function planInitramfsModules(kernel: BootKernel, overlayDir: string, harness = true): Promise<{ features: string[]; modules: string[] }> {
+export async function planInitramfsModules(kernel: BootKernel, overlayDir: string, harness = true): Promise<{ features: string[]; modules: string[]; unmatched: string[] }> {
   const features = await readFeatures(overlayDir)
   const found: string[] = []
+  const unmatched: string[] = []
   for (const name of [...features, ...(harness ? ['hostbake-harness'] : [])]) {
     const list = featureFile(overlayDir, name, 'modules')
-    if (list) found.push(...(await expandFeatureFile(list, kernel.modulesDir)))
+    if (!list) continue
+    const r = await expandFeatureWords(list, kernel.modulesDir)
+    found.push(...r.files)
+    // the overlay's own lines that select nothing (a `.ko` glob against compressed modules, a CR, a typo)
+    if (list.startsWith(overlayDir)) unmatched.push(...r.unmatched.map((w) => `${name}.modules:${JSON.stringify(w).slice(1, -1)}`))
   }
-  return { features, modules: await closeModules(kernel.modulesDir, [...new Set(found)]) }
+  return { features, modules: await closeModules(kernel.modulesDir, [...new Set(found)]), unmatched }
 }
 
 export async function buildInitramfs(spec: InitramfsSpec): Promise<InitramfsResult> {
   const { kernel, overlayDir, stageDir: root } = spec
-  const { features, modules } = await planInitramfsModules(kernel, overlayDir)
+  const { features, modules, unmatched } = await planInitramfsModules(kernel, overlayDir)
   const kdir = path.join(root, 'lib/modules', kernel.kver)
   for (const m of modules) {
     await fs.mkdir(path.join(kdir, path.dirname(m)), { recursive: true })
@@ -188,7 +204,7 @@ export async function buildInitramfs(spec: InitramfsSpec): Promise<InitramfsResu
   await fs.mkdir(path.join(root, 'hostbake/root'), { recursive: true })
   // the features as mkinitfs read them, a CR or other control character made visible ("vfio\r")
   const shownFeatures = features.map((f) => (/^[\x21-\x7e]+$/.test(f) ? f : JSON.stringify(f))).join(' ')
-  const expect = { ...spec.expect, EXPECT_INITRAMFS_FILES: files.join(' '), EXPECT_FEATURES: shownFeatures }
+  const expect = { ...spec.expect, EXPECT_INITRAMFS_FILES: files.join(' '), EXPECT_FEATURES: shownFeatures, EXPECT_UNMATCHED: unmatched.join(' ') }
   await fs.writeFile(path.join(root, 'etc/hostbake/expect'),
     Object.entries(expect).map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(''))
   if (spec.embedApkovl) await fs.copyFile(spec.embedApkovl, path.join(root, 'hostbake/root', path.basename(spec.embedApkovl)))

@@ -251,7 +251,7 @@ for m in $(echo "$KOPT_modules" | tr ',' ' '); do
   echo "$STAGE1_MODULES" | grep -qx "$(echo "$m" | tr - _)" || missing="$missing $m"
 done
 if [ -z "$missing" ]; then check initramfs_modules 0 "modules=$KOPT_modules"
-else check initramfs_modules 1 "not loaded from initramfs:$missing (mkinitfs features: ${EXPECT_FEATURES:-none})"; fi
+else check initramfs_modules 1 "not loaded from initramfs:$missing (mkinitfs features: ${EXPECT_FEATURES:-none}${EXPECT_UNMATCHED:+; lines selecting nothing: $EXPECT_UNMATCHED})"; fi
 
 case "$EXPECT_IOMMU" in
   intel) [ -e /sys/class/iommu/dmar0 ]; check iommu_on $? "/sys/class/iommu: $(ls /sys/class/iommu | tr '\n' ' ')" ;;
