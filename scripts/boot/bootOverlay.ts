@@ -97,6 +97,8 @@ export interface BootReport {
   sentinelAtS?: number
   guestUptimeS?: number
   overheadS?: number
+  /** guest uptime at each stage the guest announced (initramfs, apkovl, rootfs, modloop, modules, checks, ...) */
+  stages: Record<string, number>
   serialLogPath: string
   /** kept work folder, when kept */
   workDir?: string
@@ -206,7 +208,7 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
       ok, checks: guest.checks, passed, failed, sentinel: !!guest.sentinel, timedOut: run.timedOut, panicked: run.panicked, cmdline,
       accel: run.accel, kvmFellBack: run.kvmFellBack,
       wallS, qemuWallS: run.qemuWallS, sentinelAtS: run.sentinelAtS, guestUptimeS: guest.guestUptimeS,
-      overheadS: guest.guestUptimeS === undefined ? undefined : wallS - guest.guestUptimeS,
+      overheadS: guest.guestUptimeS === undefined ? undefined : wallS - guest.guestUptimeS, stages: guest.stages,
       serialLogPath, workDir: keepWork ? work : undefined,
       tail: ok ? undefined : logTail(serial),
       initramfs: { features: built.features, modules: built.modules, files: built.files },

@@ -43,6 +43,8 @@ export interface BootTestResult {
   wallS: number
   guestUptimeS?: number
   overheadS?: number
+  /** guest uptime at each announced stage (the bench's breakdown) */
+  stages?: Record<string, number>
   cmdline: string
   checks: BootReport['checks']
   workDir?: string
@@ -130,7 +132,7 @@ export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptio
       wallS: +r.wallS.toFixed(2),
       ...(r.guestUptimeS !== undefined ? { guestUptimeS: r.guestUptimeS } : {}),
       ...(r.overheadS !== undefined ? { overheadS: +r.overheadS.toFixed(2) } : {}),
-      cmdline: r.cmdline, checks: r.checks,
+      stages: r.stages, cmdline: r.cmdline, checks: r.checks,
       ...(r.workDir ? { workDir: r.workDir, serialLog: r.serialLogPath } : {}),
       ...(r.tail ? { tail: r.tail } : {}),
       ...(r.snapshot ? { snapshot: r.snapshot } : {}),
