@@ -41,7 +41,7 @@ export async function benchBoot(rounds = 3, trees: ModuleTree[] = ['debian', 'al
   const loaded = (await loadProfiles([...(await yamlIn('profiles')), ...(await yamlIn('test/boot/profiles'))]))
     .filter((l) => l.profile.test !== undefined)
   const base = locateBootKernel(resolveCacheDir())
-  const kernels = Object.fromEntries(trees.map((tree) => [tree, { ...base, modulesDir: selectModuleTree(base.root, base.kver, { HOSTBAKE_MODULE_TREE: tree }) }]))
+  const kernels = Object.fromEntries(trees.map((tree) => [tree, { ...base, busyboxModulesDir: undefined, modloopRoot: undefined, ...selectModuleTree(base.root, base.kver, { HOSTBAKE_MODULE_TREE: tree }) }]))
   if (trees.includes('alpine') && kernels.alpine.modulesDir === kernels.debian?.modulesDir) throw new Error('no Alpine-shaped module tree prepared (scripts/boot/module-tree.sh)')
   const started = performance.now()
   const runs = loaded.flatMap((l) => Array.from({ length: rounds }, (_, i) => trees.map((tree) => ({ l, i, tree })))).flat()

@@ -18,6 +18,10 @@ export interface BootKernel {
   vmlinux: string
   /** static VFIO userspace probe run inside the guest */
   probe: string
+  /** the same modules in a format busybox's modprobe reads, for rootfs worlds without kmod (default: modulesDir) */
+  busyboxModulesDir?: string
+  /** the folder the modloop share exports, holding both trees (default: the parent of modulesDir) */
+  modloopRoot?: string
   /** kernel parameters that make this kernel behave as Alpine's does (kernelDefaults.ts): the harness's Debian kernel only */
   cmdlineDefaults?: string
   /** ifupdown-ng unpacked from Debian's package (the guest brings bridges up with it) */
@@ -34,7 +38,7 @@ export function locateBootKernel(cacheDir: string): BootKernel {
   const kernel: BootKernel = {
     kver,
     root,
-    modulesDir: selectModuleTree(root, kver),
+    ...selectModuleTree(root, kver),
     vmlinux: path.join(root, 'vmlinux'),
     probe: path.join(cacheDir, 'boot', 'vfio-probe'),
     ifupdownNg: path.join(cacheDir, 'tools', 'ifupdown-ng'),
@@ -105,10 +109,14 @@ export async function prepareBootKernel(cacheDir: string): Promise<BootKernel> {
   return locateBootKernel(cacheDir)
 }
 
-// The module tree boots use: Alpine-shaped (compressed, unsigned; scripts/boot/module-tree.sh) when prepared, unless
-// HOSTBAKE_MODULE_TREE=debian asks for Debian's own (the bench boots both to measure the difference).
-export function selectModuleTree(root: string, kver: string, env: NodeJS.ProcessEnv = process.env): string {
-  const alpine = path.join(root, 'alpine', 'lib', 'modules', kver)
-  const useAlpine = env.HOSTBAKE_MODULE_TREE !== 'debian' && existsSync(path.join(root, 'alpine', '.ready'))
-  return useAlpine ? alpine : path.join(root, 'lib', 'modules', kver)
+// The module trees boots use: Alpine-shaped (compressed, unsigned; scripts/boot/module-tree.sh) when prepared: zstd
+// for kmod, xz for busybox's modprobe; HOSTBAKE_MODULE_TREE=debian asks for Debian's own (the bench boots both).
+export function selectModuleTree(root: string, kver: string, env: NodeJS.ProcessEnv = process.env): Pick<BootKernel, 'modulesDir' | 'busyboxModulesDir' | 'modloopRoot'> {
+  const ready = ['alpine', 'alpine-zst'].every((d) => existsSync(path.join(root, d, '.ready')))
+  if (env.HOSTBAKE_MODULE_TREE === 'debian' || !ready) return { modulesDir: path.join(root, 'lib', 'modules', kver) }
+  return {
+    modulesDir: path.join(root, 'alpine-zst', 'lib', 'modules', kver),
+    busyboxModulesDir: path.join(root, 'alpine', 'lib', 'modules', kver),
+    modloopRoot: root,
+  }
 }

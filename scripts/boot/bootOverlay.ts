@@ -156,6 +156,8 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
     }
     const cmdline = `${defaults}${base} ${harnessCmdline}`
     log(`${path.basename(apkovl)}: initramfs (${elapsed()} s)`)
+    const modloopRoot = kernel.modloopRoot ?? path.dirname(kernel.modulesDir)
+    const modloopPath = (modulesDir: string) => path.relative(modloopRoot, path.dirname(modulesDir)) || '.'
     const expect = {
       EXPECT_IOMMU: opts.machine.iommu,
       EXPECT_IDS: opts.expect.vfioIds.map((i) => i.toLowerCase()).join(' '),
@@ -168,6 +170,9 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
       EXPECT_LOADED: (opts.expect.loaded ?? []).join(' '),
       EXPECT_SNAPSHOT: opts.expect.snapshot ? '1' : '',
       EXPECT_BEFORE_HWDRIVERS: (opts.expect.beforeHwdrivers ?? []).join(' '),
+      // the modules/ folder each rootfs modprobe reads, inside the modloop share
+      EXPECT_MODLOOP_KMOD: modloopPath(kernel.modulesDir),
+      EXPECT_MODLOOP_BUSYBOX: modloopPath(kernel.busyboxModulesDir ?? kernel.modulesDir),
     }
     const initrd = path.join(work, 'initrd.cpio')
     const built = await buildInitramfs({
@@ -189,7 +194,7 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
       extra.push('-drive', `file=${img},format=raw,if=none,id=bootmedium,snapshot=on`, '-device', 'virtio-blk-pci,drive=bootmedium')
     }
     // modloop stand-in: the kernel's whole module tree, read-only over virtio-9p (auto-assigned slot, after the test's devices)
-    extra.push('-fsdev', `local,id=modloop,path=${path.dirname(kernel.modulesDir).replace(/,/g, ',,')},security_model=none,readonly=on`,
+    extra.push('-fsdev', `local,id=modloop,path=${modloopRoot.replace(/,/g, ',,')},security_model=none,readonly=on`,
       '-device', 'virtio-9p-pci,fsdev=modloop,mount_tag=modloop')
     log(`${path.basename(apkovl)}: qemu (${elapsed()} s)`)
     const run = await runQemu({

@@ -28,7 +28,7 @@ export const KERNEL_CONFIG_DIFFERENCES: readonly KernelConfigDifference[] = [
     debian: 'CONFIG_MODULE_COMPRESS_NONE=y (plain .ko)',
     alpine: 'CONFIG_MODULE_COMPRESS_GZIP=y (.ko.gz)',
     consequence: 'a features.d glob ending in `.ko` matches nothing on Alpine: the feature is silently empty',
-    emulation: { moduleTree: 'scripts/boot/module-tree.sh compresses every module (.ko.xz: Debian\'s kmod reads no gzip)' },
+    emulation: { moduleTree: 'scripts/boot/module-tree.sh compresses every module: .ko.zst for kmod, .ko.xz for busybox modprobe (Debian\'s kmod reads no gzip)' },
   },
   {
     option: 'CONFIG_MODULE_SIG (signatures appended to each module)',

@@ -43,14 +43,14 @@ test('feature files: only empty lines and lines starting with # are deleted; lea
 
 test('a `.ko` glob matches nothing in the Alpine-shaped module tree; `.ko*` matches', async (t) => {
   const kernel = locateBootKernel(TEST_CACHE)
-  t.regex(kernel.modulesDir, /\/alpine\/lib\/modules\//, 'boots use the compressed tree')
+  t.regex(kernel.modulesDir, /\/alpine-zst\/lib\/modules\//, 'boots use the compressed tree')
   const dir = await overlayWith({
     'etc/mkinitfs/mkinitfs.conf': 'features="vfio"\n',
     'etc/mkinitfs/features.d/vfio.modules': 'kernel/drivers/vfio/vfio.ko\nkernel/drivers/vfio/pci/vfio-pci.ko*\n',
   })
   t.teardown(() => fs.rm(dir, { recursive: true, force: true }))
   const { modules } = await planInitramfsModules(kernel, dir, false)
-  t.true(modules.includes('kernel/drivers/vfio/pci/vfio-pci.ko.xz'))
+  t.true(modules.includes('kernel/drivers/vfio/pci/vfio-pci.ko.zst'))
   // vfio arrives only as vfio-pci's hard dependency; the literal `.ko` line itself matched nothing
   const alone = await overlayWith({
     'etc/mkinitfs/mkinitfs.conf': 'features="vfio"\n',

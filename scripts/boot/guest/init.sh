@@ -153,8 +153,10 @@ if in_runlevel modloop sysinit; then
   mkdir -p /.modloop
   /sbin/modprobe -q 9pnet_virtio
   /sbin/modprobe -q 9p
+  # the share may hold the tree in two formats: kmod's, and one busybox's modprobe reads
+  tree=$EXPECT_MODLOOP_KMOD; [ $ROOT_MODPROBE = busybox ] && tree=$EXPECT_MODLOOP_BUSYBOX
   mount -t 9p -o trans=virtio,version=9p2000.L,ro modloop /.modloop 2>/dev/null \
-    && mount --bind /.modloop $SYSROOT/lib/modules
+    && mount --bind /.modloop/${tree:-.} $SYSROOT/lib/modules
 fi
 # after switch_root the kernel's module autoloading (request_module: ip link add type bridge, ...) runs the
 # rootfs's /sbin/modprobe over the modloop; this rootfs is a chroot, so point the kernel at it
