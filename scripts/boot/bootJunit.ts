@@ -23,7 +23,7 @@ export function renderJunit(results: BootTestResult[], suiteName = 'hostbake boo
       ...failuresOf(r).map((f) => `      <failure message="${xml(f.message)}" type="guest-check">${xml(f.detail)}</failure>`),
       ...(r.tail ? [`      <system-out>${xml(r.tail)}</system-out>`] : []),
     ]
-    const open = `    <testcase classname="boot-test.${xml(r.hostname)}" name="${xml(r.profile)}" time="${r.wallS.toFixed(2)}"`
+    const open = `    <testcase classname="boot-test.${xml(r.hostname)}" name="${xml(r.apkovl ? `${r.profile} --apkovl ${r.apkovl}` : r.profile)}" time="${r.wallS.toFixed(2)}"`
     return body.length === 0 ? `${open}/>` : `${open}>\n${body.join('\n')}\n    </testcase>`
   })
   return [

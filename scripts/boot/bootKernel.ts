@@ -6,6 +6,7 @@ import { $ } from 'zx'
 import path from 'node:path'
 import { HostbakeError } from '../shared/hostbakeError.js'
 import { packagePath } from '../shared/packagePaths.js'
+import { ALPINE_DEFAULTS_CMDLINE } from './kernelDefaults.js'
 
 
 export interface BootKernel {
@@ -17,6 +18,12 @@ export interface BootKernel {
   vmlinux: string
   /** static VFIO userspace probe run inside the guest */
   probe: string
+  /** the same modules in a format busybox's modprobe reads, for rootfs worlds without kmod (default: modulesDir) */
+  busyboxModulesDir?: string
+  /** the folder the modloop share exports, holding both trees (default: the parent of modulesDir) */
+  modloopRoot?: string
+  /** kernel parameters that make this kernel behave as Alpine's does (kernelDefaults.ts): the harness's Debian kernel only */
+  cmdlineDefaults?: string
   /** ifupdown-ng unpacked from Debian's package (the guest brings bridges up with it) */
   ifupdownNg: string
 }
@@ -31,10 +38,11 @@ export function locateBootKernel(cacheDir: string): BootKernel {
   const kernel: BootKernel = {
     kver,
     root,
-    modulesDir: path.join(root, 'lib', 'modules', kver),
+    ...selectModuleTree(root, kver),
     vmlinux: path.join(root, 'vmlinux'),
     probe: path.join(cacheDir, 'boot', 'vfio-probe'),
     ifupdownNg: path.join(cacheDir, 'tools', 'ifupdown-ng'),
+    cmdlineDefaults: ALPINE_DEFAULTS_CMDLINE,
   }
   for (const f of [kernel.probe, kernel.ifupdownNg]) if (!existsSync(f)) throw new HostbakeError(`missing ${f}`, { hint })
   return kernel
@@ -99,4 +107,16 @@ export async function prepareBootKernel(cacheDir: string): Promise<BootKernel> {
   const r = await $({ nothrow: true, stdio: ['ignore', 'inherit', 'inherit'] })`bash ${packagePath('scripts', 'boot', 'prepare-kernel.sh')} ${cacheDir}`
   if (r.exitCode !== 0) throw new HostbakeError(`preparing the boot-test kernel in ${cacheDir} failed (exit ${r.exitCode})`, { hint: 'see the lines above; it needs apt and Debian\'s package lists', exitCode: 1 })
   return locateBootKernel(cacheDir)
+}
+
+// The module trees boots use: Alpine-shaped (compressed, unsigned; scripts/boot/module-tree.sh) when prepared: zstd
+// for kmod, xz for busybox's modprobe; HOSTBAKE_MODULE_TREE=debian asks for Debian's own (the bench boots both).
+export function selectModuleTree(root: string, kver: string, env: NodeJS.ProcessEnv = process.env): Pick<BootKernel, 'modulesDir' | 'busyboxModulesDir' | 'modloopRoot'> {
+  const ready = ['alpine', 'alpine-zst'].every((d) => existsSync(path.join(root, d, '.ready')))
+  if (env.HOSTBAKE_MODULE_TREE === 'debian' || !ready) return { modulesDir: path.join(root, 'lib', 'modules', kver) }
+  return {
+    modulesDir: path.join(root, 'alpine-zst', 'lib', 'modules', kver),
+    busyboxModulesDir: path.join(root, 'alpine', 'lib', 'modules', kver),
+    modloopRoot: root,
+  }
 }

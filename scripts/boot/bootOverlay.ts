@@ -17,8 +17,9 @@
  *               devices: verbatim QEMU -device arguments
  *   expect      vfioIds (vvvv:dddd bound through ids=), vfioAddresses (bound through driver_override),
  *               groups (each inner list is exactly one IOMMU group), drivers (address -> driver that must hold it)
- *   medium      'initrd' (default; the overlay rides in the initramfs, stand-in for a sys install's root disk) or
- *               'disk' (diskless: the apkovl sits at the top level of a vfat boot disk (virtio-blk), found by scanning block devices)
+ *   medium      'root' (default: a sys install; an ext4 root disk (virtio-blk) holding the overlay, mounted by root=, see
+ *               rootDisk.ts), 'disk' (diskless: the apkovl at the top level of a vfat boot disk (virtio-blk), found by
+ *               scanning block devices) or 'initrd' (the apkovl rides inside the initramfs, found as /hostbake/root/*)
  *   workDir     emptied first; removed after a pass unless keep; after a failure it keeps serial.log, qemu.cmd
  *               (the exact command, to rerun by hand), initrd.cpio and the unpacked overlay
  *   timeoutS    wall-clock bound for the QEMU run
@@ -46,6 +47,7 @@ import type { BootKernel } from './bootKernel.js'
 import { logTail, parseGuestReport, type BootCheck } from './bootReport.js'
 import { withBootSlot } from './bootSchedule.js'
 import { runQemu, type QemuMachine } from './qemuBoot.js'
+import { buildRootDisk, planRootDisk } from './rootDisk.js'
 
 export interface BootExpect {
   vfioIds: string[]
@@ -56,6 +58,8 @@ export interface BootExpect {
   bridge?: { name: string; ports: string[] }
   /** modules that must be loaded (or built in) once the boot runlevel ran */
   loaded?: string[]
+  /** the overlay's own sysinit services that must run before hwdrivers (their depend() must say so) */
+  beforeHwdrivers?: string[]
   /** run hostbake's snapshot collector in the guest and return its JSON (BootReport.snapshot) */
   snapshot?: boolean
 }
@@ -65,7 +69,7 @@ export interface BootOptions {
   cmdline?: string
   machine: QemuMachine
   expect: BootExpect
-  medium?: 'initrd' | 'disk'
+  medium?: 'root' | 'initrd' | 'disk'
   workDir: string
   timeoutS: number
   keep?: boolean
@@ -94,6 +98,8 @@ export interface BootReport {
   sentinelAtS?: number
   guestUptimeS?: number
   overheadS?: number
+  /** guest uptime at each stage the guest announced (initramfs, apkovl, rootfs, modloop, modules, checks, ...) */
+  stages: Record<string, number>
   serialLogPath: string
   /** kept work folder, when kept */
   workDir?: string
@@ -128,7 +134,7 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
   const started = performance.now()
   const log = opts.log ?? ((m: string) => process.stderr.write(`boot: ${m}\n`))
   const elapsed = () => ((performance.now() - started) / 1000).toFixed(2)
-  const medium = opts.medium ?? 'initrd'
+  const medium = opts.medium ?? 'root'
   const kernel = opts.kernel
   if (!existsSync(opts.apkovl)) throw new HostbakeError(`no such apkovl: ${opts.apkovl}`)
   const apkovl = path.resolve(opts.apkovl)
@@ -143,8 +149,18 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
     // --- unpack on the host: mkinitfs and update-extlinux read the overlay's files
     await $({ quiet: true })`tar -xzf ${apkovl} -C ${path.join(work, 'overlay')}`.timeout('20s')
     const overlayDir = path.join(work, 'overlay')
-    const cmdline = `${opts.cmdline ?? (await readExtlinuxAppend(overlayDir)) ?? alpineIsoCmdline} ${harnessCmdline}`
+    // Alpine's kernel defaults first (later parameters win), for the harness's Debian kernel only (kernelDefaults.ts)
+    const defaults = kernel.cmdlineDefaults ? `${kernel.cmdlineDefaults} ` : ''
+    let base = opts.cmdline ?? (await readExtlinuxAppend(overlayDir)) ?? alpineIsoCmdline
+    const rootDisk = medium === 'root' ? planRootDisk(base, path.basename(apkovl)) : undefined
+    if (rootDisk) {
+      base = rootDisk.cmdline
+      if (rootDisk.note) log(`${path.basename(apkovl)}: ${rootDisk.note}`)
+    }
+    const cmdline = `${defaults}${base} ${harnessCmdline}`
     log(`${path.basename(apkovl)}: initramfs (${elapsed()} s)`)
+    const modloopRoot = kernel.modloopRoot ?? path.dirname(kernel.modulesDir)
+    const modloopPath = (modulesDir: string) => path.relative(modloopRoot, path.dirname(modulesDir)) || '.'
     const expect = {
       EXPECT_IOMMU: opts.machine.iommu,
       EXPECT_IDS: opts.expect.vfioIds.map((i) => i.toLowerCase()).join(' '),
@@ -156,6 +172,10 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
       EXPECT_BRIDGE_PORTS: (opts.expect.bridge?.ports ?? []).join(' '),
       EXPECT_LOADED: (opts.expect.loaded ?? []).join(' '),
       EXPECT_SNAPSHOT: opts.expect.snapshot ? '1' : '',
+      EXPECT_BEFORE_HWDRIVERS: (opts.expect.beforeHwdrivers ?? []).join(' '),
+      // the modules/ folder each rootfs modprobe reads, inside the modloop share
+      EXPECT_MODLOOP_KMOD: modloopPath(kernel.modulesDir),
+      EXPECT_MODLOOP_BUSYBOX: modloopPath(kernel.busyboxModulesDir ?? kernel.modulesDir),
     }
     const initrd = path.join(work, 'initrd.cpio')
     const built = await buildInitramfs({
@@ -163,6 +183,12 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
       embedApkovl: medium === 'initrd' ? apkovl : undefined,
     })
     const extra: string[] = []
+    if (rootDisk) {
+      // sys install: the root disk the overlay's root= names (virtio-blk, found through the initramfs' virtio feature)
+      const img = path.join(work, 'root.img')
+      await buildRootDisk(overlayDir, img, rootDisk)
+      extra.push('-drive', `file=${img},format=raw,if=none,id=rootdisk,snapshot=on`, '-device', 'virtio-blk-pci,drive=rootdisk')
+    }
     if (medium === 'disk') {
       // diskless: a FAT boot disk with the apkovl at its top level (mtools: no loop mount, no root)
       const img = path.join(work, 'medium.img')
@@ -171,7 +197,7 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
       extra.push('-drive', `file=${img},format=raw,if=none,id=bootmedium,snapshot=on`, '-device', 'virtio-blk-pci,drive=bootmedium')
     }
     // modloop stand-in: the kernel's whole module tree, read-only over virtio-9p (auto-assigned slot, after the test's devices)
-    extra.push('-fsdev', `local,id=modloop,path=${path.dirname(kernel.modulesDir).replace(/,/g, ',,')},security_model=none,readonly=on`,
+    extra.push('-fsdev', `local,id=modloop,path=${modloopRoot.replace(/,/g, ',,')},security_model=none,readonly=on`,
       '-device', 'virtio-9p-pci,fsdev=modloop,mount_tag=modloop')
     log(`${path.basename(apkovl)}: qemu (${elapsed()} s)`)
     const run = await runQemu({
@@ -190,7 +216,7 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
       ok, checks: guest.checks, passed, failed, sentinel: !!guest.sentinel, timedOut: run.timedOut, panicked: run.panicked, cmdline,
       accel: run.accel, kvmFellBack: run.kvmFellBack,
       wallS, qemuWallS: run.qemuWallS, sentinelAtS: run.sentinelAtS, guestUptimeS: guest.guestUptimeS,
-      overheadS: guest.guestUptimeS === undefined ? undefined : wallS - guest.guestUptimeS,
+      overheadS: guest.guestUptimeS === undefined ? undefined : wallS - guest.guestUptimeS, stages: guest.stages,
       serialLogPath, workDir: keepWork ? work : undefined,
       tail: ok ? undefined : logTail(serial),
       initramfs: { features: built.features, modules: built.modules, files: built.files },

@@ -20,6 +20,9 @@ export interface BootTestOptions {
   timeoutS: number
   keep: boolean
   log: (msg: string) => void
+  /** boot this overlay (hand-edited, an `lbu package` backup, another tool's) instead of the profile's own; the
+   *  profile still gives the machine and the expectations */
+  apkovl?: string
   /** also run the snapshot collector in the guest (BootTestResult.snapshot) */
   snapshot?: boolean
 }
@@ -27,6 +30,8 @@ export interface BootTestOptions {
 export interface BootTestResult {
   profile: string
   hostname: string
+  /** the overlay booted, when it was not the profile's own (--apkovl) */
+  apkovl?: string
   ok: boolean
   passed: number
   failed: number
@@ -38,6 +43,8 @@ export interface BootTestResult {
   wallS: number
   guestUptimeS?: number
   overheadS?: number
+  /** guest uptime at each announced stage (the bench's breakdown) */
+  stages?: Record<string, number>
   cmdline: string
   checks: BootReport['checks']
   workDir?: string
@@ -55,11 +62,14 @@ export function planBootMachine(loaded: LoadedProfile): QemuMachine {
 export function planBootExpect(host: BakedHost, loaded: LoadedProfile): BootExpect {
   const spec = loaded.profile.test!
   const drivers = spec.expect.drivers ?? {}
+  const guard = host.plan.runlevels.sysinit.map((s) => s.value).filter((s) => s === 'hostbake-guard')
   return {
     vfioIds: host.plan.vfioIds.map((i) => i.value),
     vfioAddresses: host.plan.vfioAddresses.map((a) => a.address),
     ...(spec.expect.groups ? { groups: spec.expect.groups } : {}),
     ...(Object.keys(drivers).length > 0 ? { drivers } : {}),
+    // hostbake's own guard binds by address before hwdrivers; a hand-edited overlay that orders it later must fail
+    ...(guard.length > 0 ? { beforeHwdrivers: guard } : {}),
     ...(host.plan.network ? { bridge: { name: host.plan.network.bridge, ports: host.plan.network.ports } } : {}),
     // what the profile asked to load (Alpine's own /etc/modules lines are not the profile's claim)
     loaded: host.plan.modules.map((m) => m.value).filter((m) => !(ALPINE_DEFAULT_MODULES as readonly string[]).includes(m)),
@@ -103,8 +113,9 @@ export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptio
     rmSync(ovlDir, { recursive: true, force: true })
   })
   try {
-    const apkovl = path.join(ovlDir, `${host.hostname}.apkovl.tar.gz`)
-    await writeFile(apkovl, host.apkovl)
+    const apkovl = opts.apkovl ? path.resolve(opts.apkovl) : path.join(ovlDir, `${host.hostname}.apkovl.tar.gz`)
+    if (!opts.apkovl) await writeFile(apkovl, host.apkovl)
+    const label = opts.apkovl ? `${host.hostname} (${path.basename(opts.apkovl)})` : host.hostname
     const diskless = host.plan.install === 'diskless'
     const r = await bootOverlay({
       apkovl,
@@ -117,15 +128,15 @@ export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptio
       timeoutS: opts.timeoutS,
       keep: opts.keep,
       kernel: opts.kernel,
-      log: (m) => opts.log(`${host.hostname}: ${m.replace(/^\S+\.apkovl\.tar\.gz: /, '')}`),
+      log: (m) => opts.log(`${label}: ${m.replace(/^\S+: /, '')}`),
     })
     return {
-      profile: loaded.file, hostname: host.hostname, ok: r.ok, passed: r.passed, failed: r.failed,
+      profile: loaded.file, hostname: host.hostname, ...(opts.apkovl ? { apkovl: opts.apkovl } : {}), ok: r.ok, passed: r.passed, failed: r.failed,
       timedOut: r.timedOut, panicked: r.panicked, accel: r.accel, kvmFellBack: r.kvmFellBack,
       wallS: +r.wallS.toFixed(2),
       ...(r.guestUptimeS !== undefined ? { guestUptimeS: r.guestUptimeS } : {}),
       ...(r.overheadS !== undefined ? { overheadS: +r.overheadS.toFixed(2) } : {}),
-      cmdline: r.cmdline, checks: r.checks,
+      stages: r.stages, cmdline: r.cmdline, checks: r.checks,
       ...(r.workDir ? { workDir: r.workDir, serialLog: r.serialLogPath } : {}),
       ...(r.tail ? { tail: r.tail } : {}),
       ...(r.snapshot ? { snapshot: r.snapshot } : {}),

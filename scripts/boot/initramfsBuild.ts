@@ -2,8 +2,9 @@
 //  - features: `features=` from the overlay's etc/mkinitfs/mkinitfs.conf, sourced as shell (mkinitfs does the same);
 //    each NAME.modules / NAME.files comes from the overlay's etc/mkinitfs/features.d, else from our stand-in
 //    subsets of the stock features (scripts/boot/features.d); unknown features are skipped silently, as mkinitfs does.
-//  - lines: `#` comments stripped, leading `/` stripped, prefixed with /lib/modules/$KVER/ (.modules) or the
-//    system root (.files, here: the overlay) and expanded as shell globs; a directory means every file under it.
+//  - lines: empty lines and lines starting with `#` deleted (only those), leading `/` replaced by /lib/modules/$KVER/
+//    (.modules) or the system root (.files, here: the overlay), split on shell whitespace and expanded as globs;
+//    a directory means every file under it (parseFeatureFile).
 //  - modules are closed over modules.dep (hard deps only, never modules.softdep), then depmod runs in the image.
 //  - the overlay's etc/modprobe.d/* is copied in (mkinitfs base.files).
 // Userland is Debian's busybox-static plus kmod (through its symlinks) and kmod's shared libraries.
@@ -45,30 +46,63 @@ export interface InitramfsResult {
   missingFiles: string[]
 }
 
-/** mkinitfs.conf is sourced as shell; read `features` the same way. */
+/** mkinitfs.conf is sourced as shell; read `features` the same way and split it as `for f in $features` does
+ *  (space, tab, newline: a CR is part of a word, so `features="... vfio"` with CRLF line ends names "vfio\r"). */
 export async function readFeatures(overlayDir: string): Promise<string[]> {
   const conf = path.join(overlayDir, 'etc/mkinitfs/mkinitfs.conf')
   if (!existsSync(conf)) return [...ALPINE_DEFAULT_FEATURES]
-  const out = await $({ quiet: true })`sh -c ${'features=; . "$1"; printf %s "$features"'} sh ${conf}`.timeout('5s')
-  return out.stdout.split(/\s+/).filter(Boolean)
+  const out = await $({ quiet: true, nothrow: true })`sh -c ${'features=; . "$1" 2>/dev/null; printf %s "$features"'} sh ${conf}`.timeout('5s')
+  return splitShellWords(out.stdout)
 }
 
-/** mkinitfs feature_files(): each word of the file (comments stripped) is globbed under baseDir. */
+/** the shell's default IFS: space, tab, newline (never CR) */
+export function splitShellWords(text: string): string[] {
+  return text.split(/[ \t\n]+/).filter(Boolean)
+}
+
+/**
+ * mkinitfs feature_files(), line rules: empty lines and lines that START with `#` are deleted (nothing else: an
+ * indented or trailing `#` stays), leading slashes of each line become the base directory, and the result is split
+ * on shell whitespace. So the first word of a line is relative to the base ('' = the base directory itself: every
+ * file under it), later words stay as written (relative: to the base, where mkinitfs runs; absolute: the build
+ * host's own files, which the stand-in cannot see and drops).
+ */
+export function parseFeatureFile(text: string): string[] {
+  return text.split('\n')
+    .filter((line) => line !== '' && !line.startsWith('#'))
+    .flatMap((line) => splitShellWords('./' + line.replace(/^\/*/, '')))
+    .filter((w) => !w.startsWith('/'))
+}
+
+/** Each word globbed under baseDir as feature_files() does; a directory (symlinks followed, as `[ -d ]` does) means
+ *  every regular file under it. Paths relative to baseDir. */
 async function expandFeatureFile(listFile: string, baseDir: string): Promise<string[]> {
-  const script = `cd "$1" || exit 1
-for glob in $(sed -e 's/#.*//' "$2"); do
-  for f in ./\${glob#/}; do
-    if [ -d "$f" ] && [ ! -L "$f" ]; then find "$f" -type f; elif [ -e "$f" ]; then echo "$f"; fi
-  done
-done`
-  const out = await $({ quiet: true })`sh -c ${script} sh ${baseDir} ${listFile}`.timeout('10s')
-  return out.stdout.split('\n').filter(Boolean).map((f) => f.replace(/^\.\//, ''))
+  return (await expandFeatureWords(listFile, baseDir)).files
 }
 
-/** The file words of a .files feature, as absolute paths (leading / normalised), whether or not they exist. */
+/** expandFeatureFile, and the words that matched nothing (mkinitfs skips them silently: the report names them) */
+async function expandFeatureWords(listFile: string, baseDir: string): Promise<{ files: string[]; unmatched: string[] }> {
+  const words = parseFeatureFile(await fs.readFile(listFile, 'utf8'))
+  if (words.length === 0) return { files: [], unmatched: [] }
+  const script = `cd "$1" || exit 1; shift
+for glob in "$@"; do
+  n=0
+  for f in $glob; do
+    if [ -d "$f" ]; then find "$f" -type f; n=1; elif [ -e "$f" ]; then echo "$f"; n=1; fi
+  done
+  [ $n = 1 ] || printf '!%s\\n' "$glob"
+done`
+  const out = await $({ quiet: true })`sh -c ${script} sh ${baseDir} ${words}`.timeout('20s')
+  const lines = out.stdout.split('\n').filter(Boolean)
+  return {
+    files: [...new Set(lines.filter((l) => !l.startsWith('!')).map((f) => path.normalize(f)))],
+    unmatched: lines.filter((l) => l.startsWith('!')).map((l) => path.normalize(l.slice(1))),
+  }
+}
+
+/** The file words of a .files feature, as absolute paths, whether or not they exist (for the guest's check). */
 async function listFeatureWords(listFile: string): Promise<string[]> {
-  const text = await fs.readFile(listFile, 'utf8')
-  return text.split('\n').flatMap((l) => l.replace(/#.*/, '').split(/\s+/)).filter(Boolean).map((w) => '/' + w.replace(/^\/+/, ''))
+  return parseFeatureFile(await fs.readFile(listFile, 'utf8')).map((w) => path.normalize('/' + w))
 }
 
 const depCache = new Map<string, Map<string, string[]>>()
@@ -118,19 +152,24 @@ function readUserland(kernel: BootKernel) {
 const kmodLinks = ['modprobe', 'insmod', 'rmmod', 'lsmod', 'modinfo', 'depmod']
 
 /** The modules mkinitfs would put in the image: features' .modules globs, closed over modules.dep. */
-export async function planInitramfsModules(kernel: BootKernel, overlayDir: string, harness = true): Promise<{ features: string[]; modules: string[] }> {
+export async function planInitramfsModules(kernel: BootKernel, overlayDir: string, harness = true): Promise<{ features: string[]; modules: string[]; unmatched: string[] }> {
   const features = await readFeatures(overlayDir)
   const found: string[] = []
+  const unmatched: string[] = []
   for (const name of [...features, ...(harness ? ['hostbake-harness'] : [])]) {
     const list = featureFile(overlayDir, name, 'modules')
-    if (list) found.push(...(await expandFeatureFile(list, kernel.modulesDir)))
+    if (!list) continue
+    const r = await expandFeatureWords(list, kernel.modulesDir)
+    found.push(...r.files)
+    // the overlay's own lines that select nothing (a `.ko` glob against compressed modules, a CR, a typo)
+    if (list.startsWith(overlayDir)) unmatched.push(...r.unmatched.map((w) => `${name}.modules:${JSON.stringify(w).slice(1, -1)}`))
   }
-  return { features, modules: await closeModules(kernel.modulesDir, [...new Set(found)]) }
+  return { features, modules: await closeModules(kernel.modulesDir, [...new Set(found)]), unmatched }
 }
 
 export async function buildInitramfs(spec: InitramfsSpec): Promise<InitramfsResult> {
   const { kernel, overlayDir, stageDir: root } = spec
-  const { features, modules } = await planInitramfsModules(kernel, overlayDir)
+  const { features, modules, unmatched } = await planInitramfsModules(kernel, overlayDir)
   const kdir = path.join(root, 'lib/modules', kernel.kver)
   for (const m of modules) {
     await fs.mkdir(path.join(kdir, path.dirname(m)), { recursive: true })
@@ -163,7 +202,9 @@ export async function buildInitramfs(spec: InitramfsSpec): Promise<InitramfsResu
   }
   await fs.mkdir(path.join(root, 'etc/hostbake'), { recursive: true })
   await fs.mkdir(path.join(root, 'hostbake/root'), { recursive: true })
-  const expect = { ...spec.expect, EXPECT_INITRAMFS_FILES: files.join(' ') }
+  // the features as mkinitfs read them, a CR or other control character made visible ("vfio\r")
+  const shownFeatures = features.map((f) => (/^[\x21-\x7e]+$/.test(f) ? f : JSON.stringify(f))).join(' ')
+  const expect = { ...spec.expect, EXPECT_INITRAMFS_FILES: files.join(' '), EXPECT_FEATURES: shownFeatures, EXPECT_UNMATCHED: unmatched.join(' ') }
   await fs.writeFile(path.join(root, 'etc/hostbake/expect'),
     Object.entries(expect).map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(''))
   if (spec.embedApkovl) await fs.copyFile(spec.embedApkovl, path.join(root, 'hostbake/root', path.basename(spec.embedApkovl)))

@@ -70,6 +70,8 @@ if [ ! -e "$kdir/.ready" ]; then
   rm -rf "$tmp"
   trap - EXIT
 fi
+# Alpine's module files: compressed and unsigned, next to Debian's tree (module-tree.sh)
+bash "$(dirname "$0")/module-tree.sh" "$kdir" "$kver"
 [ "$(readlink "$cache/kernel/current" 2>/dev/null)" = "$kver" ] || ln -sfn "$kver" "$cache/kernel/current"
 [ -s "$resolved" ] && [ "$resolved" -nt /var/lib/apt/lists ] || echo "$pkg" > "$resolved"
 

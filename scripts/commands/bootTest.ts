@@ -1,5 +1,6 @@
 // hostbake boot-test: bake each profile that has a test: section and boot its overlay in QEMU; the guest's own
 // report is the verdict. --prepare fetches the kernel into the cache ahead of time.
+import { existsSync } from 'node:fs'
 import { HostbakeError } from '../shared/hostbakeError.js'
 import { resolveCacheDir } from '../shared/cachePaths.js'
 import { loadProfiles } from '../hostPipeline.js'
@@ -16,6 +17,11 @@ export async function run(args: VerbArgs): Promise<number> {
   if ((kernelFile === undefined) !== (modloop === undefined)) throw new HostbakeError('--kernel and --modloop go together: a kernel image and its modules (e.g. Alpine\'s vmlinuz-lts and modloop-lts)')
   const timeoutS = str(v.timeout) === undefined ? 60 : Number(v.timeout)
   if (!(timeoutS > 0)) throw new HostbakeError(`--timeout ${v.timeout}: expected a number of seconds`)
+  const apkovls = (v.apkovl as string[] | undefined) ?? []
+  if (apkovls.length > 0) {
+    if (args.positionals.length !== 1) throw new HostbakeError('--apkovl boots given overlays on one profile\'s test machine: name exactly one PROFILE', { hint: 'hostbake boot-test profiles/host.yaml --apkovl host-backup.apkovl.tar.gz' })
+    for (const f of apkovls) if (!existsSync(f)) throw new HostbakeError(`--apkovl ${f}: no such file`)
+  }
   const prepareOnly = flag(v.prepare) && args.positionals.length === 0 && !flag(v.examples) && str(v.profiles) === undefined
 
   let loaded = prepareOnly ? [] : await loadProfiles(await profileFiles(args, 'boot-test'), { sourceRoot: str(v['source-root']) })
@@ -42,7 +48,10 @@ export async function run(args: VerbArgs): Promise<number> {
   const started = performance.now()
   const bootLog = (m: string) => log(`[${((performance.now() - started) / 1000).toFixed(1)} s] ${m}`)
   // the harness schedules boots up to the core count; all profiles are handed over at once
-  const results = await Promise.all(loaded.map((l) => bootTestProfile(l, { timeoutS, keep: flag(v.keep), log: bootLog, kernel })))
+  const opts = { timeoutS, keep: flag(v.keep), log: bootLog, kernel }
+  const results = await Promise.all(apkovls.length > 0
+    ? apkovls.map((apkovl) => bootTestProfile(loaded[0], { ...opts, apkovl }))
+    : loaded.map((l) => bootTestProfile(l, opts)))
   for (const r of results) reportResult(r, timeoutS)
   const bad = results.filter((r) => !r.ok).length
   if (flag(v.json)) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`)
@@ -65,7 +74,7 @@ async function harnessKernel(cacheDir: string, prepare: boolean): Promise<BootKe
 }
 
 function reportResult(r: BootTestResult, timeoutS: number): void {
-  log(`${r.ok ? 'PASS' : 'FAIL'} ${r.hostname} (${r.profile}): ${r.passed} passed, ${r.failed} failed, ${r.wallS} s`)
+  log(`${r.ok ? 'PASS' : 'FAIL'} ${r.hostname} (${r.apkovl ? `${r.apkovl} on ` : ''}${r.profile}): ${r.passed} passed, ${r.failed} failed, ${r.wallS} s`)
   if (!r.ok) {
     if (r.timedOut) log(`  no report from the guest within --timeout ${timeoutS} s`)
     if (r.panicked) log('  the guest kernel panicked')

@@ -64,13 +64,15 @@ export const VERBS: Record<string, Verb> = {
   'boot-test': {
     summary: 'boot each profile with a test: section in QEMU; the guest\'s own checks are the verdict',
     usage: 'boot-test [PROFILE...] [--profiles DIR | --examples] [--json] [--junit FILE] [--keep] [--timeout S] [--shard I/N]\n' +
-      '          [--kernel VMLINUZ --modloop MODLOOP] [--cache DIR] [--prepare] [--source-root DIR]',
+      '          [--kernel VMLINUZ --modloop MODLOOP] [--cache DIR] [--prepare] [--source-root DIR]\n' +
+      '          boot-test PROFILE --apkovl FILE [--apkovl FILE...]   (boot given overlays on PROFILE\'s test machine, with its expectations)',
     example: 'hostbake boot-test --shard 1/2 --junit junit.xml',
     options: {
       json, profiles, examples,
       junit: { type: 'string' }, keep: { type: 'boolean' }, timeout: { type: 'string' }, shard: { type: 'string' },
       kernel: { type: 'string' }, modloop: { type: 'string' }, cache: { type: 'string' }, prepare: { type: 'boolean' },
       'source-root': sourceRoot,
+      apkovl: { type: 'string', multiple: true },
     },
     positionals: [0, MANY],
     load: () => import('./bootTest.js'),

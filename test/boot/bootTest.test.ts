@@ -18,7 +18,7 @@ test('--shard I/N takes every N-th item from the I-th, and the shards cover the 
 test('the guest expects what the plan bound plus what the author knows; iommu defaults to the cpu', async (t) => {
   const loaded = await loadProfile(packagePath('profiles', 'twin-nic.yaml'))
   const host = await bakeHost(loaded)
-  t.deepEqual(planBootExpect(host, loaded), { vfioIds: [], vfioAddresses: ['0000:04:00.0'], drivers: { '0000:03:00.0': 'e1000e' }, loaded: ['tun'] })
+  t.deepEqual(planBootExpect(host, loaded), { vfioIds: [], vfioAddresses: ['0000:04:00.0'], drivers: { '0000:03:00.0': 'e1000e' }, beforeHwdrivers: ['hostbake-guard'], loaded: ['tun'] })
   const bridge = await loadProfile(packagePath('test', 'boot', 'profiles', 'bridge-host.yaml'))
   const bridgeExpect = planBootExpect(await bakeHost(bridge), bridge)
   t.deepEqual(bridgeExpect.bridge, { name: 'br0', ports: ['eth0'] })

@@ -54,8 +54,8 @@ test('mkinitfs rules: vfio feature globs resolve, hard deps close, softdeps do n
   // vfio -> vfio_iommu_type1 is a MODULE_SOFTDEP: mkinitfs never follows it
   t.false(names.includes('vfio_iommu_type1'))
   // the reverse direction is a hard dependency
-  t.deepEqual(await closeModules(kernel.modulesDir, ['kernel/drivers/vfio/vfio_iommu_type1.ko']),
-    ['kernel/drivers/vfio/vfio.ko', 'kernel/drivers/vfio/vfio_iommu_type1.ko'])
+  t.deepEqual(await closeModules(kernel.modulesDir, ['kernel/drivers/vfio/vfio_iommu_type1.ko.zst']),
+    ['kernel/drivers/vfio/vfio.ko.zst', 'kernel/drivers/vfio/vfio_iommu_type1.ko.zst'])
 })
 
 test('qemu machine: TCG, q35 with split irqchip, vIOMMU first, devices verbatim, no default NIC', (t) => {

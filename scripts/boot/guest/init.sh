@@ -2,9 +2,12 @@
 # hostbake guest /init: a stand-in for Alpine's initramfs-init + the rootfs services that touch modules,
 # followed by the guest's own checks. Stages, in Alpine's order:
 #   1. initramfs: `modules=` from /proc/cmdline loaded before coldplug; coldplug every modalias (nlplug-findfs)
-#   2. apkovl: apkovl= or the first *.apkovl.tar.gz at the top level of a boot medium; busybox tar -xzf into a tmpfs
-#   3. rootfs: runlevel / .default_boot_services rule; sysinit modloop + hwdrivers, boot modules (/etc/modules),
-#      run chrooted into the sysroot with the modprobe the overlay's world would install (kmod or busybox)
+#   2. root: sys installs mount root= (an ext4 disk holding the overlay as installed) read-only, as initramfs-init
+#      does; diskless: apkovl= or the first *.apkovl.tar.gz at the top level of a boot medium, busybox tar -xzf
+#      into a tmpfs
+#   3. rootfs: runlevel / .default_boot_services rule; sysinit: the overlay's own services (OpenRC's rules:
+#      executable only, depend() before/after hwdrivers), modloop + hwdrivers; boot modules (/etc/modules), run
+#      chrooted into the sysroot with the modprobe the overlay's world would install (kmod or busybox)
 #   4. checks: PASS/FAIL lines, then the sentinel `hostbake-guest: N passed, N failed`, then poweroff.
 # Expected values come from /etc/hostbake/expect (written by the harness), never from the overlay.
 export PATH=/bin:/sbin:/usr/bin:/usr/sbin
@@ -21,19 +24,20 @@ say() { echo "$P: $*"; }
 . /etc/hostbake/expect
 
 # --- cmdline, parsed like initramfs-init (only the options we emulate)
-KOPT_modules= KOPT_apkovl= KOPT_root=
+KOPT_modules= KOPT_apkovl= KOPT_root= KOPT_rootfstype=
 for opt in $(cat /proc/cmdline); do
   case "$opt" in
     modules=*) KOPT_modules=${opt#modules=} ;;
     apkovl=*) KOPT_apkovl=${opt#apkovl=} ;;
     root=*) KOPT_root=${opt#root=} ;;
+    rootfstype=*) KOPT_rootfstype=${opt#rootfstype=} ;;
   esac
 done
 
 # --- 1. initramfs stage
 say "stage initramfs $(cut -d' ' -f1 /proc/uptime)"
 # initramfs-init: modprobe -a $modules $rootfstype loop squashfs simpledrm, failures silent
-/sbin/modprobe -a $(echo "$KOPT_modules" | tr ',' ' ') loop squashfs simpledrm 2>/dev/null
+/sbin/modprobe -a $(echo "$KOPT_modules" | tr ',' ' ') $KOPT_rootfstype loop squashfs simpledrm 2>/dev/null
 STAGE1_MODULES=$(ls /sys/module)
 # nlplug-findfs: libkmod probe for every device's MODALIAS (blacklist applied), again for devices that appear
 # meanwhile; one kmod call per round instead of one per device (each kmod start costs ~30 ms under TCG)
@@ -74,8 +78,8 @@ elif [ "$EXPECT_MEDIUM" = disk ]; then
   # block devices appear asynchronously after their driver probes; nlplug-findfs waits on uevents
   i=0
   until find_apkovl_on_media || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
-else
-  # sys install / initrd medium: the harness ships the overlay inside the initramfs (stand-in for the root disk)
+elif [ "$EXPECT_MEDIUM" = initrd ]; then
+  # initrd medium: the harness ships the overlay inside the initramfs
   for f in /hostbake/root/*.apkovl.tar.gz; do [ -f "$f" ] && OVL=$f; done
 fi
 say "stage apkovl ${OVL:-none} $(cut -d' ' -f1 /proc/uptime)"
@@ -83,19 +87,42 @@ say "stage apkovl ${OVL:-none} $(cut -d' ' -f1 /proc/uptime)"
 # --- 3. rootfs stage
 SYSROOT=/sysroot
 mkdir -p $SYSROOT
-mount -t tmpfs -o mode=0755 root $SYSROOT
-OVL_OK=0
-if [ -n "$OVL" ] && [ -f "$OVL" ]; then
-  case "$OVL" in
-    *.gz) tar -C $SYSROOT -zxvf "$OVL" >/tmp/ovlfiles && OVL_OK=1 ;;
-  esac
+OVL_OK=0 ROOT_DETAIL=
+if [ "$EXPECT_MEDIUM" = root ]; then
+  # sys install: initramfs-init mounts root= read-only (nlplug-findfs waits for the device), then switch_root.
+  # The stand-in stays PID 1 in the initramfs (its checks need its own userland) and chroots instead.
+  i=0 dev=
+  until [ -n "$dev" ] || [ $i -ge 30 ]; do
+    case "$KOPT_root" in
+      UUID=*|LABEL=*) dev=$(findfs "$KOPT_root" 2>/dev/null) ;;
+      /dev/*) [ -b "$KOPT_root" ] && dev=$KOPT_root ;;
+    esac
+    [ -n "$dev" ] || { sleep 0.1; i=$((i + 1)); }
+  done
+  if [ -z "$dev" ]; then
+    ROOT_DETAIL="root=$KOPT_root: no such block device (disk driver not in the initramfs?)"
+  elif mount ${KOPT_rootfstype:+-t $KOPT_rootfstype} -o ro "$dev" $SYSROOT 2>/tmp/mount.err; then
+    # the stand-in writes its userland into the sysroot: rw from here on (OpenRC's root service does that too)
+    mount -o remount,rw $SYSROOT && OVL_OK=1 && ROOT_DETAIL="root=$KOPT_root ($dev) mounted"
+  else
+    grep -qw ext4 /proc/filesystems || ROOT_DETAIL=" (no ext4 in the kernel: not in the initramfs features?)"
+    ROOT_DETAIL="root=$KOPT_root ($dev): $(cat /tmp/mount.err)$ROOT_DETAIL"
+  fi
+else
+  mount -t tmpfs -o mode=0755 root $SYSROOT
+  if [ -n "$OVL" ] && [ -f "$OVL" ]; then
+    case "$OVL" in
+      *.gz) tar -C $SYSROOT -zxvf "$OVL" >/tmp/ovlfiles && OVL_OK=1 ;;
+    esac
+  fi
 fi
+if [ $OVL_OK = 1 ] || [ "$EXPECT_MEDIUM" != root ]; then
 # initramfs-init: default runlevels only with the marker (or without any apkovl); marker removed afterwards
 HAD_MARKER=0
 [ -f $SYSROOT/etc/.default_boot_services ] && HAD_MARKER=1
 # the links dangle until packages are installed: test with -L, not through ls/stat
 HAD_SYSINIT=0 SYSINIT=
-for l in $SYSROOT/etc/runlevels/sysinit/*; do [ -L "$l" ] && HAD_SYSINIT=1 SYSINIT="$SYSINIT ${l##*/}"; done
+for l in $SYSROOT/etc/runlevels/sysinit/*; do { [ -L "$l" ] || [ -e "$l" ]; } && HAD_SYSINIT=1 SYSINIT="$SYSINIT ${l##*/}"; done
 rc_add() { mkdir -p $SYSROOT/etc/runlevels/$2; ln -sf /etc/init.d/$1 $SYSROOT/etc/runlevels/$2/$1; }
 if [ $HAD_MARKER = 1 ] || [ $OVL_OK = 0 ]; then
   for s in devfs dmesg mdev hwdrivers modloop; do rc_add $s sysinit; done
@@ -104,7 +131,8 @@ if [ $HAD_MARKER = 1 ] || [ $OVL_OK = 0 ]; then
   rc_add firstboot default
   rm -f $SYSROOT/etc/.default_boot_services
 fi
-in_runlevel() { [ -L $SYSROOT/etc/runlevels/$2/$1 ]; }
+# OpenRC resolves a runlevel entry by its name (the link's target, absolute or relative, does not matter)
+in_runlevel() { [ -L $SYSROOT/etc/runlevels/$2/$1 ] || [ -e $SYSROOT/etc/runlevels/$2/$1 ]; }
 
 # the packages the rootfs would have: busybox always; kmod's modprobe only if the world asks for kmod
 # (symlink farms prebuilt by the harness; -n: files from the overlay win, as with apk)
@@ -125,8 +153,10 @@ if in_runlevel modloop sysinit; then
   mkdir -p /.modloop
   /sbin/modprobe -q 9pnet_virtio
   /sbin/modprobe -q 9p
+  # the share may hold the tree in two formats: kmod's, and one busybox's modprobe reads
+  tree=$EXPECT_MODLOOP_KMOD; [ $ROOT_MODPROBE = busybox ] && tree=$EXPECT_MODLOOP_BUSYBOX
   mount -t 9p -o trans=virtio,version=9p2000.L,ro modloop /.modloop 2>/dev/null \
-    && mount --bind /.modloop $SYSROOT/lib/modules
+    && mount --bind /.modloop/${tree:-.} $SYSROOT/lib/modules
 fi
 # after switch_root the kernel's module autoloading (request_module: ip link add type bridge, ...) runs the
 # rootfs's /sbin/modprobe over the modloop; this rootfs is a chroot, so point the kernel at it
@@ -134,14 +164,26 @@ printf '#!/bin/sh\nexec chroot %s /sbin/modprobe "$@"\n' $SYSROOT > /hostbake/mo
 chmod 755 /hostbake/modprobe-rootfs
 echo /hostbake/modprobe-rootfs > /proc/sys/kernel/modprobe
 say "stage modloop modprobe=$ROOT_MODPROBE $(cut -d' ' -f1 /proc/uptime)"
-# sysinit services the overlay brings itself (Alpine's own come from packages): their start() as openrc-run
-# would run it, before hwdrivers (hostbake-guard declares `before hwdrivers`)
+# sysinit services the overlay brings itself (Alpine's own come from packages), with OpenRC's rules: an entry is
+# a service by name; a script that is not executable does not run (librc rc_service_exists wants an x bit);
+# depend()'s `before hwdrivers` (or `before *`) runs it before hwdrivers, anything else after it.
+OWN_PRE= OWN_POST= OWN_SKIPPED=
 for l in $SYSROOT/etc/runlevels/sysinit/*; do
   svc=${l##*/}
-  [ -f $SYSROOT/etc/init.d/$svc ] && head -n 1 $SYSROOT/etc/init.d/$svc | grep -q openrc-run || continue
-  say "stage service-$svc $(cut -d' ' -f1 /proc/uptime)"
-  chroot $SYSROOT /bin/sh -c 'ebegin() { echo "* $*"; }; eend() { return $1; }; . /etc/init.d/'"$svc"'; start' >>/tmp/rootfs.log 2>&1
+  { [ -L "$l" ] || [ -e "$l" ]; } && [ -f $SYSROOT/etc/init.d/$svc ] || continue
+  head -n 1 $SYSROOT/etc/init.d/$svc | grep -q openrc-run || continue
+  if [ ! -x $SYSROOT/etc/init.d/$svc ]; then OWN_SKIPPED="$OWN_SKIPPED $svc"; continue; fi
+  deps=$(chroot $SYSROOT /bin/sh -c 'for k in before after need use want provide keyword config; do eval "$k() { echo $k \$*; }"; done
+    . /etc/init.d/'"$svc"' >/dev/null 2>&1; command -v depend >/dev/null && depend' 2>/dev/null | sed -n 's/^before //p' | tr ' ' '\n')
+  if echo "$deps" | grep -qx 'hwdrivers\|\*'; then OWN_PRE="$OWN_PRE $svc"; else OWN_POST="$OWN_POST $svc"; fi
 done
+run_own() {
+  for svc in "$@"; do
+    say "stage service-$svc $(cut -d' ' -f1 /proc/uptime)"
+    chroot $SYSROOT /bin/sh -c 'ebegin() { echo "* $*"; }; eend() { return $1; }; . /etc/init.d/'"$svc"'; start' >>/tmp/rootfs.log 2>&1
+  done
+}
+run_own $OWN_PRE
 # sysinit hwdrivers: every modalias through modprobe -b -a, twice
 if in_runlevel hwdrivers sysinit; then
   # hwdrivers runs `find /sys -name modalias | xargs sort -u | xargs modprobe -b -a`; walking all of /sys
@@ -155,6 +197,7 @@ if in_runlevel hwdrivers sysinit; then
     chroot $SYSROOT /bin/sh -c 'cat /sys/bus/*/devices/*/modalias | sort -u | xargs /sbin/modprobe -b -a' >>/tmp/rootfs.log 2>&1
   done
 fi
+run_own $OWN_POST
 say "stage modules $(cut -d' ' -f1 /proc/uptime)"
 # boot modules: Alpine's modules.initd (# to end of line stripped, `modprobe -q module args`)
 if in_runlevel modules boot; then
@@ -171,6 +214,7 @@ if in_runlevel networking boot && [ -f $SYSROOT/etc/network/interfaces ]; then
   say "stage networking $(cut -d' ' -f1 /proc/uptime)"
   chroot $SYSROOT /bin/sh -c 'mkdir -p /run /var/run; timeout 20 /sbin/ifup -a' >>/tmp/rootfs.log 2>&1
 fi
+fi # OVL_OK: an unmountable root stops at initramfs-init's emergency shell
 say "stage checks $(cut -d' ' -f1 /proc/uptime)"
 
 # --- 4. checks
@@ -179,17 +223,28 @@ check() { # check NAME CONDITION-EXIT-STATUS DETAIL
   if [ "$2" = 0 ]; then PASSED=$((PASSED + 1)); say "PASS $1 $3"; else FAILED=$((FAILED + 1)); say "FAIL $1 $3"; fi
 }
 
-[ $OVL_OK = 1 ]; check apkovl_unpacked $? "${OVL:-not found}"
+if [ "$EXPECT_MEDIUM" = root ]; then
+  [ $OVL_OK = 1 ]; check root_mounted $? "$ROOT_DETAIL"
+else
+  [ $OVL_OK = 1 ]; check apkovl_unpacked $? "${OVL:-not found}"
+fi
 if [ $HAD_MARKER = 1 ]; then check boot_services 0 "etc/.default_boot_services present"
 elif [ $HAD_SYSINIT = 1 ]; then check boot_services 0 "sysinit:$SYSINIT"
 else check boot_services 1 "overlay has neither etc/.default_boot_services nor etc/runlevels/sysinit links: no devfs/mdev/hwdrivers/modloop"
 fi
-bad=
-for l in $SYSROOT/etc/runlevels/*/*; do
-  [ -L "$l" ] || continue
-  [ "$(readlink "$l")" = "/etc/init.d/${l##*/}" ] || bad="$bad ${l#$SYSROOT/}"
+# the overlay's own sysinit services: OpenRC skips a script without an x bit; the ones the harness was told must
+# precede hwdrivers (EXPECT_BEFORE_HWDRIVERS, e.g. hostbake-guard) must declare it in depend()
+for svc in $OWN_SKIPPED; do check "service_$svc" 1 "etc/init.d/$svc is not executable: OpenRC does not run it"; done
+for svc in $OWN_PRE; do check "service_$svc" 0 "ran before hwdrivers"; done
+for svc in $OWN_POST; do
+  case " $EXPECT_BEFORE_HWDRIVERS " in
+    *" $svc "*) check "service_$svc" 1 "ran after hwdrivers (its depend() has no 'before hwdrivers'): host drivers load first" ;;
+    *) check "service_$svc" 0 "ran after hwdrivers" ;;
+  esac
 done
-[ -z "$bad" ]; check runlevel_links $? "${bad:-all /etc/init.d/<svc>}"
+for svc in $EXPECT_BEFORE_HWDRIVERS; do
+  case " $OWN_SKIPPED $OWN_PRE $OWN_POST " in *" $svc "*) ;; *) check "service_$svc" 1 "not in the sysinit runlevel, or not an openrc-run script" ;; esac
+done
 missing=
 for f in $EXPECT_INITRAMFS_FILES; do [ -e "$f" ] || missing="$missing $f"; done
 [ -z "$missing" ]; check initramfs_files $? "${missing:-${EXPECT_INITRAMFS_FILES:-none listed}}"
@@ -197,7 +252,8 @@ missing=
 for m in $(echo "$KOPT_modules" | tr ',' ' '); do
   echo "$STAGE1_MODULES" | grep -qx "$(echo "$m" | tr - _)" || missing="$missing $m"
 done
-[ -z "$missing" ]; check initramfs_modules $? "${missing:+not loaded from initramfs:}${missing:-modules=$KOPT_modules}"
+if [ -z "$missing" ]; then check initramfs_modules 0 "modules=$KOPT_modules"
+else check initramfs_modules 1 "not loaded from initramfs:$missing (mkinitfs features: ${EXPECT_FEATURES:-none}${EXPECT_UNMATCHED:+; lines selecting nothing: $EXPECT_UNMATCHED})"; fi
 
 case "$EXPECT_IOMMU" in
   intel) [ -e /sys/class/iommu/dmar0 ]; check iommu_on $? "/sys/class/iommu: $(ls /sys/class/iommu | tr '\n' ' ')" ;;
