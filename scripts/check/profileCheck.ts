@@ -4,6 +4,7 @@ import { RUNLEVELS, type Profile, type ProfileFile } from '../profile/profileSch
 import { planKernel, seriesAtLeast } from '../alpine/kernelSeries.js'
 import { ALPINE_DEFAULT_RUNLEVELS } from '../alpine/alpineDefaults.js'
 import { checkGuests } from './guestCheck.js'
+import { checkNetboot } from './netbootCheck.js'
 import { bindsById, isSecretPath, overlayPathOf } from '../profile/profileRules.js'
 
 export interface CheckIssue {
@@ -19,6 +20,7 @@ export function checkProfile(profile: Profile): CheckIssue[] {
     ...checkServices(profile),
     ...profile.files.flatMap((f, i) => checkFile(f, i)),
     ...checkGuests(profile),
+    ...checkNetboot(profile),
   ]
 }
 
