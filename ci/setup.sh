@@ -16,6 +16,16 @@ declare -A want=(
   [squashfs-tools]=/usr/bin/unsquashfs   # --modloop: Alpine's modloop is a squashfs
   [libvirt-clients]=/usr/bin/virt-xml-validate   # libvirt itself validates the domain and pool XML
   [libxml2-utils]=/usr/bin/xmllint               # virt-xml-validate runs xmllint
+  # hostbake image: remaster an Alpine ISO; the stand-in base ISO is built the way Alpine's mkimage builds it
+  [xorriso]=/usr/bin/xorriso
+  [isolinux]=/usr/lib/ISOLINUX/isolinux.bin
+  [syslinux-common]=/usr/lib/syslinux/modules/bios/ldlinux.c32
+  [mtools]=/usr/bin/mcopy
+  [dosfstools]=/usr/sbin/mkfs.vfat
+  [grub-common]=/usr/bin/grub-mkimage
+  [grub-efi-amd64-bin]=/usr/lib/grub/x86_64-efi/linux.mod
+  [ovmf]=/usr/share/OVMF/OVMF_CODE.fd             # UEFI boots of the images
+  [seabios]=/usr/share/seabios/bios-256k.bin       # BIOS boots (qemu-system-x86 depends on it)
 )
 missing=()
 for pkg in "${!want[@]}"; do
