@@ -14,9 +14,10 @@ export interface QemuMachine {
 
 export interface QemuRun {
   machine: QemuMachine
-  kernel: string
-  initrd: string
-  append: string
+  /** direct kernel boot; without it the firmware boots from what extra names (a network boot) */
+  kernel?: string
+  initrd?: string
+  append?: string
   /** extra QEMU arguments, appended after the machine's devices (boot medium, modloop share) */
   extra: string[]
   serialLog: string
@@ -72,7 +73,7 @@ export function qemuArgs(run: QemuRun): string[] {
     ...(run.machine.devices.some((d) => /(^|,)netdev=hostnet0(,|$)/.test(d)) ? ['-netdev', 'user,id=hostnet0,restrict=on'] : []),
     ...run.machine.devices.flatMap((d) => ['-device', d]),
     ...run.extra,
-    '-kernel', run.kernel, '-initrd', run.initrd, '-append', run.append,
+    ...(run.kernel ? ['-kernel', run.kernel, '-initrd', run.initrd ?? '', '-append', run.append ?? ''] : []),
     '-pidfile', run.pidFile,
   ]
 }

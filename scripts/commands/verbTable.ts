@@ -72,6 +72,26 @@ export const VERBS: Record<string, Verb> = {
     positionals: [0, MANY],
     load: () => import('./bootTest.js'),
   },
+  pxe: {
+    summary: 'a netboot tree for diskless hosts: per-MAC overlays and iPXE scripts, Alpine\'s netboot files, a dnsmasq snippet',
+    usage: 'pxe [PROFILE...] [--profiles DIR] --alpine NETBOOT --url URL -o TREE [--alpine-version V] [--repo URL]\n' +
+      '          [--unknown alpine|exit|stop] [--dhcp proxy|proxy=NET|START-END] [--tftp-root DIR] [--efi ipxe.efi|snponly.efi]',
+    example: 'hostbake pxe --alpine alpine-netboot-3.22.2-x86_64.tar.gz --url http://192.168.1.5:8080 -o netboot/',
+    options: {
+      output, profiles,
+      alpine: { type: 'string' }, 'alpine-version': { type: 'string' }, url: { type: 'string' }, repo: { type: 'string' },
+      unknown: { type: 'string' }, dhcp: { type: 'string' }, 'tftp-root': { type: 'string' }, efi: { type: 'string' },
+    },
+    positionals: [0, MANY], required: ['alpine', 'url', 'output'],
+    load: () => import('./pxe.js'),
+  },
+  serve: {
+    summary: 'serve a netboot tree over HTTP (loopback unless --listen says otherwise); one log line per request, by host',
+    usage: 'serve TREE [--listen ADDRESS:PORT]',
+    example: 'hostbake serve netboot/ --listen 192.168.1.5:8080',
+    options: { listen: { type: 'string' } }, positionals: [1, 1],
+    load: () => import('./serve.js'),
+  },
   snapshot: {
     summary: 'the host snapshot collector (--collector), or run it over a tree (--sysfs DIR; / for this host)',
     usage: 'snapshot --collector | --sysfs DIR [-o FILE]',

@@ -12,9 +12,9 @@ import {
   buildSupplementInitramfs, readInitramfsModules, SUPPLEMENT_MARKER, supplementFilesOf,
 } from '../../scripts/image/supplementInitramfs.js'
 import { packagePath } from '../../scripts/shared/packagePaths.js'
-import { tempDir } from '../testSupport.js'
+import { TEST_CACHE, tempDir } from '../testSupport.js'
 
-const kernel = locateBootKernel()
+const kernel = locateBootKernel(TEST_CACHE)
 const base = ['kernel/drivers/usb/host/uhci-hcd.ko', 'kernel/drivers/usb/host/ehci-pci.ko', 'kernel/drivers/usb/host/ehci-hcd.ko', 'kernel/fs/isofs/isofs.ko']
 
 async function twinNic() {

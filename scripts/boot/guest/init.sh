@@ -21,12 +21,16 @@ say() { echo "$P: $*"; }
 . /etc/hostbake/expect
 
 # --- cmdline, parsed like initramfs-init (only the options we emulate)
-KOPT_modules= KOPT_apkovl= KOPT_root=
+KOPT_modules= KOPT_apkovl= KOPT_root= KOPT_ip= KOPT_BOOTIF= KOPT_alpine_repo= KOPT_modloop=
 for opt in $(cat /proc/cmdline); do
   case "$opt" in
     modules=*) KOPT_modules=${opt#modules=} ;;
     apkovl=*) KOPT_apkovl=${opt#apkovl=} ;;
     root=*) KOPT_root=${opt#root=} ;;
+    ip=*) KOPT_ip=${opt#ip=} ;;
+    BOOTIF=*) KOPT_BOOTIF=${opt#BOOTIF=} ;;
+    alpine_repo=*) KOPT_alpine_repo=${opt#alpine_repo=} ;;
+    modloop=*) KOPT_modloop=${opt#modloop=} ;;
   esac
 done
 
@@ -49,6 +53,37 @@ coldplug() {
 }
 coldplug
 
+# --- 1b. network (initramfs-init is_url/configure_ip, L386, L219-298): when ip= is set or apkovl=/alpine_repo= is a URL
+is_url() { case "$1" in http://*|https://*|ftp://*) return 0 ;; esac; return 1; }
+NET_IFACE= MAC_ADDRESS=
+configure_ip() {
+  case "$KOPT_ip" in none|off) return ;; esac
+  # ip=client:server:gw:mask:host:DEVICE:autoconf (only DHCP emulated); ip=dhcp has no device field
+  _dev=$(echo "$KOPT_ip" | cut -s -d: -f6)
+  # BOOTIF=01-aa-bb-..: matched case-sensitively against sysfs, as initramfs-init's grep -l does (L244-247)
+  if [ -z "$_dev" ] && [ -n "$KOPT_BOOTIF" ]; then
+    _mac=$(echo "$KOPT_BOOTIF" | sed 's/^01-//;s/-/:/g')
+    _f=$(grep -l "$_mac" /sys/class/net/*/address 2>/dev/null | head -n 1)
+    [ -n "$_f" ] && { _dev=${_f%/address}; _dev=${_dev##*/}; }
+  fi
+  [ -z "$_dev" ] && for _i in /sys/class/net/*; do [ "${_i##*/}" = lo ] || { _dev=${_i##*/}; break; }; done
+  [ -n "$_dev" ] || return
+  mkdir -p /usr/share/udhcpc
+  # stand-in for Alpine's udhcpc default.script: address and default route of the lease
+  printf '#!/bin/sh\ncase "$1" in bound|renew) ip addr add $ip/${mask:-24} dev $interface; [ -n "$router" ] && ip route add default via ${router%%%% *} dev $interface;; esac\nexit 0\n' >/usr/share/udhcpc/default.script
+  chmod 755 /usr/share/udhcpc/default.script
+  ip link set dev lo up
+  ip link set dev "$_dev" up
+  # Alpine runs `udhcpc -i $iface -f -q` and waits forever without a lease; the stand-in gives up after ~10 s
+  udhcpc -i "$_dev" -f -q -n -t 10 -T 1 -s /usr/share/udhcpc/default.script >/tmp/udhcpc.log 2>&1
+  NET_IFACE=$_dev
+  MAC_ADDRESS=$(cat /sys/class/net/$_dev/address)
+}
+if [ -n "$KOPT_ip" ] || is_url "$KOPT_apkovl" || is_url "$KOPT_alpine_repo"; then
+  configure_ip
+  say "stage network ${NET_IFACE:-none} ${MAC_ADDRESS:-} $(ip -4 -o addr show dev "${NET_IFACE:-lo}" 2>/dev/null | awk '{print $4}') $(cut -d' ' -f1 /proc/uptime)"
+fi
+
 # --- 2. find the apkovl (nlplug-findfs: top level of every block device, first match wins)
 OVL=
 mkdir -p /media
@@ -68,7 +103,14 @@ find_apkovl_on_media() {
   done
   return 1
 }
-if [ -n "$KOPT_apkovl" ]; then
+if is_url "$KOPT_apkovl"; then
+  # initramfs-init L887-893: {MAC} of the configured NIC (first occurrence), {UUID} from SMBIOS; a 404 empties ovl
+  MACHINE_UUID=$(cat /sys/class/dmi/id/product_uuid 2>/dev/null)
+  OVL_URL=$(echo "$KOPT_apkovl" | sed -e "s/{MAC}/$MAC_ADDRESS/" -e "s/{UUID}/$MACHINE_UUID/")
+  OVL="/tmp/${OVL_URL##*/}"; OVL="${OVL%%\?*}"
+  # busybox 1.35's wget -T segfaults (qemu-testing §6): bounded by timeout instead
+  timeout 30 wget -q -O "$OVL" "$OVL_URL" 2>/tmp/wget-apkovl.log || { rm -f "$OVL"; OVL=; }
+elif [ -n "$KOPT_apkovl" ]; then
   OVL=$KOPT_apkovl
 elif [ "$EXPECT_MEDIUM" = disk ]; then
   # block devices appear asynchronously after their driver probes; nlplug-findfs waits on uevents
@@ -127,6 +169,12 @@ if in_runlevel modloop sysinit; then
   /sbin/modprobe -q 9p
   mount -t 9p -o trans=virtio,version=9p2000.L,ro modloop /.modloop 2>/dev/null \
     && mount --bind /.modloop $SYSROOT/lib/modules
+  # netboot: Alpine's modloop service fetches modloop=http://... with `wget -P /lib` and loop-mounts it (MODLOOP)
+  if ! grep -q ' /.modloop ' /proc/mounts && is_url "$KOPT_modloop"; then
+    timeout 60 wget -q -O /lib/${KOPT_modloop##*/} "$KOPT_modloop" 2>/tmp/wget-modloop.log \
+      && mount -t squashfs -o loop,ro /lib/${KOPT_modloop##*/} /.modloop 2>/dev/null \
+      && [ -d /.modloop/modules/$KVER ] && mount --bind /.modloop/modules $SYSROOT/lib/modules && MODLOOP=$KOPT_modloop
+  fi
 fi
 # after switch_root the kernel's module autoloading (request_module: ip link add type bridge, ...) runs the
 # rootfs's /sbin/modprobe over the modloop; this rootfs is a chroot, so point the kernel at it
@@ -180,6 +228,13 @@ check() { # check NAME CONDITION-EXIT-STATUS DETAIL
 }
 
 [ $OVL_OK = 1 ]; check apkovl_unpacked $? "${OVL:-not found}"
+# netboot: the overlay came from the URL the host's own MAC makes, and the modloop from modloop=
+if [ -n "$EXPECT_APKOVL_URL" ]; then
+  [ "$OVL_URL" = "$EXPECT_APKOVL_URL" ] && [ $OVL_OK = 1 ]; check apkovl_fetched $? "${OVL_URL:-no URL} ($(tail -n 1 /tmp/wget-apkovl.log 2>/dev/null || echo ok)) expected $EXPECT_APKOVL_URL"
+  _h=$(cat $SYSROOT/etc/hostname 2>/dev/null)
+  [ "$_h" = "$EXPECT_HOSTNAME" ]; check overlay_hostname $? "${_h:-no etc/hostname} (expected $EXPECT_HOSTNAME)"
+  [ -n "$MODLOOP" ]; check modloop_fetched $? "${MODLOOP:-modloop=$KOPT_modloop not mounted: $(tail -n 1 /tmp/wget-modloop.log 2>/dev/null)}"
+fi
 if [ $HAD_MARKER = 1 ]; then check boot_services 0 "etc/.default_boot_services present"
 elif [ $HAD_SYSINIT = 1 ]; then check boot_services 0 "sysinit:$SYSINIT"
 else check boot_services 1 "overlay has neither etc/.default_boot_services nor etc/runlevels/sysinit links: no devfs/mdev/hwdrivers/modloop"
