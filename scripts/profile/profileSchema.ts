@@ -108,6 +108,15 @@ const guestSchema = z
   })
   .describe('A libvirt guest: /etc/libvirt/qemu/<name>.xml, autostarted by libvirtd')
 
+const imageSchema = z
+  .strictObject({
+    console: str(/^tty[A-Za-z]*\d{1,2}(,\d{3,7}[noe]?[5-8]?)?$/, 'a console like ttyS0,115200').optional()
+      .describe('console= on both menus\' kernel lines (a serial console); Alpine\'s menus have none'),
+    timeout: z.number().int().min(0).max(300).optional()
+      .describe('Boot menu timeout in seconds for both menus; 0 boots at once. Default: the base ISO\'s (Alpine: 1 s)'),
+  })
+  .describe('hostbake image: the bootable ISO/USB stick made from an Alpine ISO (diskless hosts)')
+
 export const testSchema = z
   .strictObject({
     iommu: z.enum(['intel', 'amd', 'none']).optional()
@@ -201,6 +210,7 @@ export const profileSchema = z
     network: networkSchema.optional(),
     storage: storageSchema.optional(),
     guests: z.array(guestSchema).default([]),
+    image: imageSchema.optional(),
     test: testSchema.optional(),
   })
   .describe('hostbake host profile, version 1')
