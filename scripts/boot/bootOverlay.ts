@@ -40,6 +40,7 @@ import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { buildInitramfs } from './initramfsBuild.js'
+import { ALPINE_ISO_FEATURES } from '../alpine/alpineDefaults.js'
 import { HostbakeError } from '../shared/hostbakeError.js'
 import type { BootKernel } from './bootKernel.js'
 import { logTail, parseGuestReport, type BootCheck } from './bootReport.js'
@@ -71,6 +72,9 @@ export interface BootOptions {
   log?: (msg: string) => void
   /** the harness's Debian kernel (locateBootKernel) or a user's own (prepareUserKernel) */
   kernel: BootKernel
+  /** diskless: boot Alpine's stock media initramfs (ALPINE_ISO_FEATURES, no overlay mkinitfs.conf/features.d/modprobe.d),
+   *  followed by this supplementary initramfs (gzip'd newc, supplementInitramfs) when given */
+  stock?: { supplement?: { data: Buffer; hostname: string } }
 }
 
 export interface BootReport {
@@ -153,12 +157,16 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
       EXPECT_BRIDGE_PORTS: (opts.expect.bridge?.ports ?? []).join(' '),
       EXPECT_LOADED: (opts.expect.loaded ?? []).join(' '),
       EXPECT_SNAPSHOT: opts.expect.snapshot ? '1' : '',
+      EXPECT_SUPPLEMENT: opts.stock ? opts.stock.supplement?.hostname ?? path.basename(apkovl).replace(/\.apkovl\.tar\.gz$/, '') : '',
     }
     const initrd = path.join(work, 'initrd.cpio')
     const built = await buildInitramfs({
       kernel, overlayDir, stageDir: path.join(work, 'initramfs'), output: initrd, expect,
       embedApkovl: medium === 'initrd' ? apkovl : undefined,
+      ...(opts.stock ? { stock: ALPINE_ISO_FEATURES } : {}),
     })
+    // the kernel unpacks concatenated archives in order, later files replacing earlier ones (as with two initrds)
+    if (opts.stock?.supplement) await fs.appendFile(initrd, opts.stock.supplement.data)
     const extra: string[] = []
     if (medium === 'disk') {
       // diskless: a FAT boot disk with the apkovl at its top level (mtools: no loop mount, no root)

@@ -15,7 +15,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { BootKernel } from './bootKernel.js'
 import { COLLECTOR_SCRIPT } from '../snapshot/snapshotCollect.js'
-import { ALPINE_DEFAULT_FEATURES } from '../alpine/alpineDefaults.js'
+import { ALPINE_DEFAULT_FEATURES, ALPINE_ISO_FEATURES } from '../alpine/alpineDefaults.js'
 import { shellQuote } from '../shared/shellQuote.js'
 import { PACKAGE_ROOT } from '../shared/packagePaths.js'
 
@@ -30,10 +30,15 @@ export interface InitramfsSpec {
   stageDir: string
   /** output: uncompressed newc cpio */
   output: string
-  /** shell-sourceable assignments for the guest's checks (/etc/hostbake/expect) */
-  expect: Record<string, string>
+  /** shell-sourceable assignments for the guest's checks (/etc/hostbake/expect); none: a medium's image, whose
+   *  guest reads them from QEMU's fw_cfg at boot */
+  expect?: Record<string, string>
   /** copy this apkovl into /hostbake/root/ (stand-in for a sys install's root disk) */
   embedApkovl?: string
+  /** Alpine's stock media image (diskless): these features (ALPINE_ISO_FEATURES, ALPINE_NETBOOT_FEATURES) from the
+   *  stand-in subsets and the build host's (empty) modprobe.d, never the overlay's mkinitfs.conf, features.d or
+   *  modprobe.d; the overlay's .files words are then only expectations */
+  stock?: readonly string[]
 }
 
 export interface InitramfsResult {
@@ -97,9 +102,9 @@ export async function closeModules(modulesDir: string, wanted: string[]): Promis
   return [...seen].sort()
 }
 
-function featureFile(overlayDir: string, name: string, suffix: 'modules' | 'files'): string | undefined {
-  const own = path.join(overlayDir, 'etc/mkinitfs/features.d', `${name}.${suffix}`)
-  if (existsSync(own)) return own
+function featureFile(overlayDir: string | undefined, name: string, suffix: 'modules' | 'files'): string | undefined {
+  const own = overlayDir && path.join(overlayDir, 'etc/mkinitfs/features.d', `${name}.${suffix}`)
+  if (own && existsSync(own)) return own
   const stock = path.join(stockFeaturesDir, `${name}.${suffix}`)
   return existsSync(stock) ? stock : undefined
 }
@@ -118,8 +123,9 @@ function readUserland(kernel: BootKernel) {
 const kmodLinks = ['modprobe', 'insmod', 'rmmod', 'lsmod', 'modinfo', 'depmod']
 
 /** The modules mkinitfs would put in the image: features' .modules globs, closed over modules.dep. */
-export async function planInitramfsModules(kernel: BootKernel, overlayDir: string, harness = true): Promise<{ features: string[]; modules: string[] }> {
-  const features = await readFeatures(overlayDir)
+export async function planInitramfsModules(kernel: BootKernel, overlayDir: string | undefined, harness = true, stock: readonly string[] = ALPINE_ISO_FEATURES): Promise<{ features: string[]; modules: string[] }> {
+  // no overlay: a stock media image (its features from the stand-in subsets only)
+  const features = overlayDir ? await readFeatures(overlayDir) : [...stock]
   const found: string[] = []
   for (const name of [...features, ...(harness ? ['hostbake-harness'] : [])]) {
     const list = featureFile(overlayDir, name, 'modules')
@@ -130,7 +136,7 @@ export async function planInitramfsModules(kernel: BootKernel, overlayDir: strin
 
 export async function buildInitramfs(spec: InitramfsSpec): Promise<InitramfsResult> {
   const { kernel, overlayDir, stageDir: root } = spec
-  const { features, modules } = await planInitramfsModules(kernel, overlayDir)
+  const { features, modules } = await planInitramfsModules(kernel, spec.stock ? undefined : overlayDir, true, spec.stock)
   const kdir = path.join(root, 'lib/modules', kernel.kver)
   for (const m of modules) {
     await fs.mkdir(path.join(kdir, path.dirname(m)), { recursive: true })
@@ -143,11 +149,12 @@ export async function buildInitramfs(spec: InitramfsSpec): Promise<InitramfsResu
   // --- .files features (from the overlay, the stand-in for the host's filesystem)
   const files: string[] = []
   const missingFiles: string[] = []
-  for (const name of features) {
+  for (const name of spec.stock ? await readFeatures(overlayDir) : features) {
     const list = path.join(overlayDir, 'etc/mkinitfs/features.d', `${name}.files`)
     if (!existsSync(list)) continue
     const words = await listFeatureWords(list)
     files.push(...words)
+    if (spec.stock) continue // the host needs them at this stage; only a supplementary initramfs can bring them
     const present = await expandFeatureFile(list, overlayDir)
     for (const rel of present) {
       await fs.mkdir(path.join(root, path.dirname(rel)), { recursive: true })
@@ -158,14 +165,15 @@ export async function buildInitramfs(spec: InitramfsSpec): Promise<InitramfsResu
   // --- modprobe.d (base.files: /etc/modprobe.d/*.conf)
   const modprobeD = path.join(overlayDir, 'etc/modprobe.d')
   await fs.mkdir(path.join(root, 'etc/modprobe.d'), { recursive: true })
-  if (existsSync(modprobeD)) {
+  if (existsSync(modprobeD) && !spec.stock) {
     for (const f of await fs.readdir(modprobeD)) await fs.copyFile(path.join(modprobeD, f), path.join(root, 'etc/modprobe.d', f))
   }
   await fs.mkdir(path.join(root, 'etc/hostbake'), { recursive: true })
   await fs.mkdir(path.join(root, 'hostbake/root'), { recursive: true })
-  const expect = { ...spec.expect, EXPECT_INITRAMFS_FILES: files.join(' ') }
-  await fs.writeFile(path.join(root, 'etc/hostbake/expect'),
-    Object.entries(expect).map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(''))
+  if (spec.expect) {
+    const expect = { ...spec.expect, EXPECT_INITRAMFS_FILES: files.join(' ') }
+    await fs.writeFile(path.join(root, 'etc/hostbake/expect'), renderExpect(expect))
+  }
   if (spec.embedApkovl) await fs.copyFile(spec.embedApkovl, path.join(root, 'hostbake/root', path.basename(spec.embedApkovl)))
   // --- pack: newc, uncompressed (saves ~0.1 s of guest time over gzip)
   // the kernel unpacks concatenated newc archives in order: cached userland first, then this overlay's part
@@ -174,6 +182,8 @@ export async function buildInitramfs(spec: InitramfsSpec): Promise<InitramfsResu
   await packCpio(root, spec.output, true)
   return { features, modules, files, missingFiles }
 }
+
+export const renderExpect = (expect: Record<string, string>) => Object.entries(expect).map(([k, v]) => `${k}=${shellQuote(v)}\n`).join('')
 
 async function packCpio(dir: string, output: string, append = false) {
   const pack = `cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet ${append ? '>>' : '>'} "$2"`

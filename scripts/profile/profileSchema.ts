@@ -124,6 +124,15 @@ const netbootSchema = z
   })
   .describe('Diskless network boot: `hostbake pxe` serves this host its overlay by MAC')
 
+const imageSchema = z
+  .strictObject({
+    console: str(/^tty[A-Za-z]*\d{1,2}(,\d{3,7}[noe]?[5-8]?)?$/, 'a console like ttyS0,115200').optional()
+      .describe('console= on both menus\' kernel lines (a serial console); Alpine\'s menus have none'),
+    timeout: z.number().int().min(0).max(300).optional()
+      .describe('Boot menu timeout in seconds for both menus; 0 boots at once. Default: the base ISO\'s (Alpine: 1 s)'),
+  })
+  .describe('hostbake image: the bootable ISO/USB stick made from an Alpine ISO (diskless hosts)')
+
 export const testSchema = z
   .strictObject({
     iommu: z.enum(['intel', 'amd', 'none']).optional()
@@ -218,6 +227,8 @@ export const profileSchema = z
     storage: storageSchema.optional(),
     guests: z.array(guestSchema).default([]),
     netboot: netbootSchema.optional(),
+
+    image: imageSchema.optional(),
     test: testSchema.optional(),
   })
   .describe('hostbake host profile, version 1')

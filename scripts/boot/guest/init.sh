@@ -18,7 +18,15 @@ mount -t devtmpfs devtmpfs /dev
 echo 1 >/proc/sys/kernel/printk
 KVER=$(uname -r)
 say() { echo "$P: $*"; }
+# a medium's image (stand-in ISO) carries no expectations: the harness hands them over through QEMU's fw_cfg
+if [ ! -f /etc/hostbake/expect ]; then
+  mkdir -p /etc/hostbake
+  /sbin/modprobe -q qemu_fw_cfg
+  cat /sys/firmware/qemu_fw_cfg/by_name/opt/hostbake/expect/raw >/etc/hostbake/expect 2>/dev/null
+fi
 . /etc/hostbake/expect
+# the report goes to the serial port even when the menu's command line has no console=ttyS0
+grep -q 'console=ttyS0' /proc/cmdline || exec >/dev/ttyS0 2>&1
 
 # --- cmdline, parsed like initramfs-init (only the options we emulate)
 KOPT_modules= KOPT_apkovl= KOPT_root= KOPT_ip= KOPT_BOOTIF= KOPT_alpine_repo= KOPT_modloop=
@@ -112,7 +120,7 @@ if is_url "$KOPT_apkovl"; then
   timeout 30 wget -q -O "$OVL" "$OVL_URL" 2>/tmp/wget-apkovl.log || { rm -f "$OVL"; OVL=; }
 elif [ -n "$KOPT_apkovl" ]; then
   OVL=$KOPT_apkovl
-elif [ "$EXPECT_MEDIUM" = disk ]; then
+elif [ "$EXPECT_MEDIUM" = disk ] || [ "$EXPECT_MEDIUM" = image ]; then
   # block devices appear asynchronously after their driver probes; nlplug-findfs waits on uevents
   i=0
   until find_apkovl_on_media || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
@@ -167,13 +175,21 @@ if in_runlevel modloop sysinit; then
   mkdir -p /.modloop
   /sbin/modprobe -q 9pnet_virtio
   /sbin/modprobe -q 9p
-  mount -t 9p -o trans=virtio,version=9p2000.L,ro modloop /.modloop 2>/dev/null \
-    && mount --bind /.modloop $SYSROOT/lib/modules
-  # netboot: Alpine's modloop service fetches modloop=http://... with `wget -P /lib` and loop-mounts it (MODLOOP)
-  if ! grep -q ' /.modloop ' /proc/mounts && is_url "$KOPT_modloop"; then
+  if mount -t 9p -o trans=virtio,version=9p2000.L,ro modloop /.modloop 2>/dev/null; then
+    mount --bind /.modloop $SYSROOT/lib/modules
+  elif is_url "$KOPT_modloop"; then
+    # netboot: Alpine's modloop service fetches modloop=http://... with `wget -P /lib` and loop-mounts it (MODLOOP)
     timeout 60 wget -q -O /lib/${KOPT_modloop##*/} "$KOPT_modloop" 2>/tmp/wget-modloop.log \
       && mount -t squashfs -o loop,ro /lib/${KOPT_modloop##*/} /.modloop 2>/dev/null \
       && [ -d /.modloop/modules/$KVER ] && mount --bind /.modloop/modules $SYSROOT/lib/modules && MODLOOP=$KOPT_modloop
+  else
+    # a medium (ISO/USB): Alpine's modloop service mounts the squashfs under <medium>/boot/ that holds modules/$(uname -r)
+    for m in /media/*/boot/modloop-*; do
+      [ -f "$m" ] || continue
+      mount -t squashfs -o loop,ro "$m" /.modloop 2>/dev/null || continue
+      [ -d /.modloop/modules/$KVER ] && { mount --bind /.modloop/modules $SYSROOT/lib/modules; MODLOOP=$m; break; }
+      umount /.modloop
+    done
   fi
 fi
 # after switch_root the kernel's module autoloading (request_module: ip link add type bridge, ...) runs the
@@ -235,6 +251,20 @@ if [ -n "$EXPECT_APKOVL_URL" ]; then
   [ "$_h" = "$EXPECT_HOSTNAME" ]; check overlay_hostname $? "${_h:-no etc/hostname} (expected $EXPECT_HOSTNAME)"
   [ -n "$MODLOOP" ]; check modloop_fetched $? "${MODLOOP:-modloop=$KOPT_modloop not mounted: $(tail -n 1 /tmp/wget-modloop.log 2>/dev/null)}"
 fi
+if [ "$EXPECT_MEDIUM" = image ]; then
+  case "$OVL" in /media/*) true ;; *) false ;; esac; check apkovl_on_medium $? "${OVL:-none}${MODLOOP:+, modloop $MODLOOP}"
+fi
+# the supplementary initramfs (hostbake image) leaves its marker; the rescue entry must boot without it
+if [ -n "$EXPECT_SUPPLEMENT" ]; then
+  have=$(cat /etc/hostbake/supplement 2>/dev/null)
+  if [ "$EXPECT_SUPPLEMENT" = none ]; then [ -z "$have" ]; else case "$have" in "host=$EXPECT_SUPPLEMENT "*) true ;; *) false ;; esac; fi
+  check supplement_applied $? "${have:-no /etc/hostbake/supplement} (expected ${EXPECT_SUPPLEMENT})"
+fi
+# the boot menu's options reached the kernel (bootloaders may add BOOT_IMAGE= and initrd=)
+if [ -n "$EXPECT_CMDLINE" ]; then
+  case " $(cat /proc/cmdline) " in *" $EXPECT_CMDLINE "*) true ;; *) false ;; esac
+  check cmdline_menu $? "$(cat /proc/cmdline)"
+fi
 if [ $HAD_MARKER = 1 ]; then check boot_services 0 "etc/.default_boot_services present"
 elif [ $HAD_SYSINIT = 1 ]; then check boot_services 0 "sysinit:$SYSINIT"
 else check boot_services 1 "overlay has neither etc/.default_boot_services nor etc/runlevels/sysinit links: no devfs/mdev/hwdrivers/modloop"
@@ -254,13 +284,14 @@ for m in $(echo "$KOPT_modules" | tr ',' ' '); do
 done
 [ -z "$missing" ]; check initramfs_modules $? "${missing:+not loaded from initramfs:}${missing:-modules=$KOPT_modules}"
 
-case "$EXPECT_IOMMU" in
+# the rescue entry drops the IOMMU options: whether an IOMMU comes up is then the kernel's default, not a claim
+[ "$EXPECT_RESCUE" = 1 ] || case "$EXPECT_IOMMU" in
   intel) [ -e /sys/class/iommu/dmar0 ]; check iommu_on $? "/sys/class/iommu: $(ls /sys/class/iommu | tr '\n' ' ')" ;;
   amd) [ -e /sys/class/iommu/ivhd0 ]; check iommu_on $? "/sys/class/iommu: $(ls /sys/class/iommu | tr '\n' ' ')" ;;
   *) [ -n "$(ls /sys/class/iommu)" ]; check iommu_on $? "/sys/class/iommu: $(ls /sys/class/iommu | tr '\n' ' ')" ;;
 esac
 ngroups=$(ls /sys/kernel/iommu_groups | wc -l)
-[ "$ngroups" -gt 0 ]; check iommu_groups $? "$ngroups groups"
+[ "$EXPECT_RESCUE" = 1 ] || { [ "$ngroups" -gt 0 ]; check iommu_groups $? "$ngroups groups"; }
 if grep -qw 'iommu=pt' /proc/cmdline; then
   dmesg | grep -q 'iommu: Default domain type: Passthrough'; check iommu_passthrough $? "$(dmesg | grep -o 'Default domain type: [A-Za-z]*' | head -n 1)"
 fi
@@ -345,7 +376,12 @@ for g in $PT_GROUPS; do
   out=$(/bin/vfio-probe $g $devs 2>&1); rc=$?
   check "vfio_probe_$g" $rc "$out"
 done
-[ -n "$PT" ]; check passthrough_devices $? "${PT:-none}"
+if [ "$EXPECT_RESCUE" = 1 ]; then
+  # the rescue entry: no vfio at all, every device on its own driver
+  [ -z "$PT" ] && [ ! -d /sys/module/vfio_pci ]; check rescue_no_vfio $? "passthrough:${PT:- none} vfio_pci $([ -d /sys/module/vfio_pci ] && echo loaded || echo 'not loaded')"
+else
+  [ -n "$PT" ]; check passthrough_devices $? "${PT:-none}"
+fi
 # the host's job: its bridge with the ports enslaved, the modules it asked for
 if [ -n "$EXPECT_BRIDGE" ]; then
   [ -d /sys/class/net/$EXPECT_BRIDGE/bridge ]; check bridge_up $? "$EXPECT_BRIDGE: $(ls /sys/class/net | tr '\n' ' ')"
