@@ -22,6 +22,8 @@ export const ALPINE_NETBOOT_FEATURES = ['base', 'network', 'squashfs', 'usb', 'v
 // update-extlinux.conf shipped defaults (syslinux package) and the diskless ISO's APPEND modules.
 export const ALPINE_SYS_INITRAMFS_MODULES = ['sd-mod', 'usb-storage', 'ext4'] as const
 export const ALPINE_DISKLESS_INITRAMFS_MODULES = ['loop', 'squashfs', 'sd-mod', 'usb-storage'] as const
+// a netboot host has no boot disk: the modloop is a loop-mounted squashfs (netboot's initfs has no scsi feature)
+export const ALPINE_NETBOOT_INITRAMFS_MODULES = ['loop', 'squashfs'] as const
 
 // alpine-baselayout's /etc/modules: an overlay file replaces it, so keep its lines.
 export const ALPINE_DEFAULT_MODULES = ['af_packet', 'ipv6'] as const

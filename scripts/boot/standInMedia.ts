@@ -43,7 +43,7 @@ const SYSLINUX_FILES = {
 }
 // the module subset: what the test machines' devices, the boot media and the rootfs stage use
 const MODLOOP_SUBSET = ['drivers/vfio', 'drivers/usb', 'drivers/virtio', 'drivers/net/ethernet/intel/e1000e', 'drivers/net/ethernet/intel/e1000',
-  'drivers/net/tun.ko', 'drivers/block', 'drivers/ata', 'drivers/scsi', 'drivers/cdrom', 'drivers/firmware/qemu_fw_cfg.ko', 'fs/9p', 'fs/fat',
+  'drivers/net/tun.ko', 'drivers/net/virtio_net.ko', 'drivers/net/net_failover.ko', 'net/core/failover.ko', 'drivers/block', 'drivers/ata', 'drivers/scsi', 'drivers/cdrom', 'drivers/firmware/qemu_fw_cfg.ko', 'fs/9p', 'fs/fat',
   'fs/nls', 'fs/ext4', 'fs/jbd2', 'fs/mbcache.ko', 'fs/isofs', 'fs/squashfs', 'fs/netfs', 'fs/fscache', 'net/9p', 'net/bridge', 'net/802',
   'net/llc', 'net/packet', 'net/ipv6', 'virt', 'lib', 'crypto', 'block']
 // Alpine builds its media with SOURCE_DATE_EPOCH (BASE); so do we: the stand-in is the same bytes every build

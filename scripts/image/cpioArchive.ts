@@ -58,19 +58,20 @@ function run(cmd: string[], input: Buffer, what: string): Buffer {
   return r.stdout
 }
 
-/** Names in a newc archive (the first archive of a concatenation: Alpine's initramfs is one). */
+/** Names in a newc archive, or a concatenation of them (the kernel unpacks every one; the stand-in is two). */
 export function listCpio(data: Buffer): string[] {
   const names: string[] = []
   let off = 0
   while (off + 110 <= data.length) {
+    // between concatenated archives: zero padding, as the kernel's unpacker skips it
+    if (data[off] === 0) { off += 4; continue }
     const magic = data.toString('latin1', off, off + 6)
     if (magic !== '070701' && magic !== '070702') throw new Error(`not a newc cpio archive at byte ${off}`)
     const field = (i: number) => parseInt(data.toString('latin1', off + 6 + i * 8, off + 14 + i * 8), 16)
     const size = field(6)
     const nameSize = field(11)
     const name = data.toString('utf8', off + 110, off + 110 + nameSize - 1)
-    if (name === 'TRAILER!!!') break
-    names.push(name.replace(/^\.?\//, ''))
+    if (name !== 'TRAILER!!!') names.push(name.replace(/^\.?\//, ''))
     off += 110 + nameSize
     off += pad4(off)
     off += size + pad4(size)

@@ -3,7 +3,7 @@
 import { planKernel, seriesAtLeast, type KernelChoice } from '../alpine/kernelSeries.js'
 import {
   ALPINE_DEFAULT_FEATURES, ALPINE_DEFAULT_MODULES, ALPINE_DEFAULT_RUNLEVELS,
-  ALPINE_DISKLESS_INITRAMFS_MODULES, ALPINE_SYS_INITRAMFS_MODULES, DRIVERS_WITH_OWN_SOFTDEP,
+  ALPINE_DISKLESS_INITRAMFS_MODULES, ALPINE_NETBOOT_INITRAMFS_MODULES, ALPINE_SYS_INITRAMFS_MODULES, DRIVERS_WITH_OWN_SOFTDEP,
 } from '../alpine/alpineDefaults.js'
 import { RUNLEVELS, type Profile, type Runlevel } from '../profile/profileSchema.js'
 import { bindsById, type Fingerprint } from '../profile/profileRules.js'
@@ -111,8 +111,9 @@ function planKernelOpts(profile: Profile): Item[] {
 
 function planInitramfsModules(profile: Profile, hasDevices: boolean): Item[] {
   const given = profile.boot.initramfsModules
-  const base = given ?? (profile.install === 'sys' ? ALPINE_SYS_INITRAMFS_MODULES : ALPINE_DISKLESS_INITRAMFS_MODULES)
-  const reason = given ? 'boot.initramfsModules' : `Alpine's default for ${profile.install} installs`
+  const kind = profile.install === 'sys' ? 'sys' : profile.netboot ? 'netboot' : 'diskless'
+  const base = given ?? { sys: ALPINE_SYS_INITRAMFS_MODULES, diskless: ALPINE_DISKLESS_INITRAMFS_MODULES, netboot: ALPINE_NETBOOT_INITRAMFS_MODULES }[kind]
+  const reason = given ? 'boot.initramfsModules' : `Alpine's default for ${kind} installs`
   const items: Item[] = base.map((m) => ({ value: m, reason }))
   const present = new Set(base.map((m) => m.replaceAll('-', '_')))
   if (hasDevices) {
