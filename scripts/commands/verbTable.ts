@@ -62,12 +62,14 @@ export const VERBS: Record<string, Verb> = {
   'boot-test': {
     summary: 'boot each profile with a test: section in QEMU; the guest\'s own checks are the verdict',
     usage: 'boot-test [PROFILE...] [--profiles DIR | --examples] [--json] [--junit FILE] [--keep] [--timeout S] [--shard I/N]\n' +
-      '          [--kernel VMLINUZ --modloop MODLOOP] [--cache DIR] [--prepare]',
+      '          [--kernel VMLINUZ --modloop MODLOOP] [--cache DIR] [--prepare]\n' +
+      '          [--netboot TREE [--firmware bios|uefi] [--mac MAC]]   (network boot of a `hostbake pxe` tree)',
     example: 'hostbake boot-test --shard 1/2 --junit junit.xml',
     options: {
       json, profiles, examples,
       junit: { type: 'string' }, keep: { type: 'boolean' }, timeout: { type: 'string' }, shard: { type: 'string' },
       kernel: { type: 'string' }, modloop: { type: 'string' }, cache: { type: 'string' }, prepare: { type: 'boolean' },
+      netboot: { type: 'string' }, firmware: { type: 'string' }, mac: { type: 'string' },
     },
     positionals: [0, MANY],
     load: () => import('./bootTest.js'),
