@@ -12,6 +12,7 @@ import { parseProfileText } from '../hostPipeline.js'
 import { sortedEntries } from '../render/overlayRender.js'
 import { packagePath } from '../shared/packagePaths.js'
 import { benchBoot, formatBootBench } from './bootBench.js'
+import { benchNetboot, formatNetbootBench } from './netbootBench.js'
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -97,11 +98,13 @@ async function main(): Promise<void> {
       shellBaseline: { medianSeconds: +shMed.toFixed(3), hostsPerSecond: +(HOSTS / shMed).toFixed(0), msPerHost: +((shMed * 1000) / HOSTS).toFixed(3) },
       speedupVsShell: +(shMed / hbMed).toFixed(1),
       boot: await benchBoot(BOOT_ROUNDS),
+      netboot: await benchNetboot(BOOT_ROUNDS),
     }
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
     process.stderr.write(`bench: hostbake ${report.hostbake.hostsPerSecond} hosts/s (${report.hostbake.msPerHost} ms/host), ` +
       `shell ${report.shellBaseline.hostsPerSecond} hosts/s: ${report.speedupVsShell}x\n`)
     process.stderr.write(formatBootBench(report.boot))
+    process.stderr.write(formatNetbootBench(report.netboot))
   } finally {
     await rm(work, { recursive: true, force: true })
   }

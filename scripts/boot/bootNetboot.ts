@@ -47,6 +47,8 @@ export interface NetbootReport {
   wallS: number
   /** QEMU start to the guest's sentinel */
   sentinelAtS?: number
+  /** guest uptime at its report: the rest of sentinelAtS is firmware, iPXE and downloads */
+  guestUptimeS?: number
   serverLog: string[]
   serialLogPath: string
   workDir?: string
@@ -115,6 +117,7 @@ async function bootNetbootNow(opts: NetbootBootOptions): Promise<NetbootReport> 
     return {
       ok, checks: guest.checks, passed, failed, timedOut: run.timedOut, panicked: run.panicked, wallS,
       ...(run.sentinelAtS !== undefined ? { sentinelAtS: run.sentinelAtS } : {}),
+      ...(guest.guestUptimeS !== undefined ? { guestUptimeS: guest.guestUptimeS } : {}),
       serverLog, serialLogPath,
       ...(opts.keep || !ok ? { workDir: work } : {}),
       ...(ok ? {} : { tail: logTail(serial) }),
