@@ -1,5 +1,18 @@
 // What stock Alpine puts in place, so an overlay never boots without it (alpine-boot-facts.md §1, §5).
-import type { Runlevel } from '../profile/profileSchema.js'
+export const RUNLEVELS = ['sysinit', 'boot', 'default', 'shutdown'] as const
+export type Runlevel = (typeof RUNLEVELS)[number]
+
+// Alpine release -> linux-lts series it ships (alpine-boot-facts.md §4, delivery-facts.md §1).
+export const ALPINE_KERNEL_SERIES: Record<string, string> = {
+  '3.18': '6.1',
+  '3.19': '6.6',
+  '3.20': '6.6',
+  '3.21': '6.12',
+  '3.22': '6.12',
+  '3.23': '6.18',
+  '3.24': '6.18', // delivery-facts.md §1: linux-lts 6.18.54-r0 in v3.24/main
+}
+
 
 // initramfs-init's defaults behind etc/.default_boot_services (MKI); hwclock/swclock is always added by it.
 export const ALPINE_DEFAULT_RUNLEVELS: Record<Runlevel, readonly string[]> = {

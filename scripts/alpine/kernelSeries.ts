@@ -1,5 +1,5 @@
 // Which kernel a profile boots: the release's linux-lts series unless kernelVersion overrides it.
-import { ALPINE_KERNEL_SERIES, type Profile } from '../profile/profileSchema.js'
+import { ALPINE_KERNEL_SERIES } from './alpineDefaults.js'
 
 export interface KernelChoice {
   flavor: 'lts' | 'virt'
@@ -8,8 +8,8 @@ export interface KernelChoice {
   reason: string
 }
 
-export function planKernel(profile: Profile): KernelChoice {
-  const { release, kernel, kernelVersion } = profile.alpine
+export function planKernel(alpine: { release: string; kernel: 'lts' | 'virt'; kernelVersion?: string }): KernelChoice {
+  const { release, kernel, kernelVersion } = alpine
   const series = kernelVersion ?? ALPINE_KERNEL_SERIES[release]
   const reason = kernelVersion
     ? `alpine.kernelVersion ${kernelVersion} (overrides the ${ALPINE_KERNEL_SERIES[release]} that Alpine ${release} ships)`

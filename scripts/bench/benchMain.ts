@@ -2,6 +2,7 @@
 // the same overlays the way aports' genapkovl-dhcp.sh does (mkdir + heredocs + rc_add + tar | gzip -9n
 // per host). Reports medians and the ratio; each variant runs ROUNDS times, alternating. Then the boot
 // benchmark: wall time per boot-testable profile and the harness overhead (wall minus guest uptime).
+// BENCH_BOOT_ROUNDS=0 skips the boots. The CLI's start-up is measured against `node -e 0` (startupBench).
 import { median } from '../shared/stats.js'
 import { spawnSync } from 'node:child_process'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
@@ -13,6 +14,7 @@ import { sortedEntries } from '../render/overlayRender.js'
 import { packagePath } from '../shared/packagePaths.js'
 import { benchBoot, formatBootBench } from './bootBench.js'
 import { benchNetboot, formatNetbootBench } from './netbootBench.js'
+import { benchStartup, formatStartupBench } from './startupBench.js'
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
@@ -97,14 +99,16 @@ async function main(): Promise<void> {
       hostbake: { medianSeconds: +hbMed.toFixed(3), hostsPerSecond: +(HOSTS / hbMed).toFixed(0), msPerHost: +((hbMed * 1000) / HOSTS).toFixed(3) },
       shellBaseline: { medianSeconds: +shMed.toFixed(3), hostsPerSecond: +(HOSTS / shMed).toFixed(0), msPerHost: +((shMed * 1000) / HOSTS).toFixed(3) },
       speedupVsShell: +(shMed / hbMed).toFixed(1),
-      boot: await benchBoot(BOOT_ROUNDS),
-      netboot: await benchNetboot(BOOT_ROUNDS),
+      startup: benchStartup(cli, profiles[0].file, path.join(work, 'one')),
+      boot: BOOT_ROUNDS > 0 ? await benchBoot(BOOT_ROUNDS) : undefined,
+      netboot: BOOT_ROUNDS > 0 ? await benchNetboot(BOOT_ROUNDS) : undefined,
     }
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
     process.stderr.write(`bench: hostbake ${report.hostbake.hostsPerSecond} hosts/s (${report.hostbake.msPerHost} ms/host), ` +
       `shell ${report.shellBaseline.hostsPerSecond} hosts/s: ${report.speedupVsShell}x\n`)
-    process.stderr.write(formatBootBench(report.boot))
-    process.stderr.write(formatNetbootBench(report.netboot))
+    process.stderr.write(formatStartupBench(report.startup))
+    if (report.boot) process.stderr.write(formatBootBench(report.boot))
+    if (report.netboot) process.stderr.write(formatNetbootBench(report.netboot))
   } finally {
     await rm(work, { recursive: true, force: true })
   }

@@ -25,7 +25,7 @@
  *   keep        keep workDir even on a pass
  *   log         progress sink (stage + elapsed); default: stderr
  *
- * Concurrency: each call holds one machine-wide boot slot (.cache/boot/slots, default: core count, override with
+ * Concurrency: each call holds one machine-wide boot slot (~/.cache/hostbake/slots, default: core count, override with
  * HOSTBAKE_BOOT_JOBS), so calls may be fired all at once, from several processes. SIGINT/SIGTERM while QEMU runs:
  * every QEMU is SIGKILLed and reaped, then the process exits 130/143.
  *

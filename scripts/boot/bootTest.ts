@@ -5,6 +5,7 @@ import { rmSync } from 'node:fs'
 import os from 'node:os'
 import path from 'node:path'
 import { mkdir, rm, writeFile } from 'node:fs/promises'
+import { onCleanup } from '../shared/cleanup.js'
 import { HostbakeError, ProfileError } from '../shared/hostbakeError.js'
 import { bakeHost, type BakedHost } from '../hostPipeline.js'
 import type { LoadedProfile } from '../profile/profileLoad.js'
@@ -84,13 +85,7 @@ export function selectShard<T>(items: T[], shard: string | undefined): T[] {
   return items.filter((_, k) => k % n === i - 1)
 }
 
-// Work folders of boots in flight: an interrupted run (Ctrl-C, SIGTERM) removes them on its way out;
-// a finished failure keeps its folder for the serial log.
-const inFlight = new Set<string>()
 let bootSerial = 0
-process.once('exit', (code) => {
-  if (code === 130 || code === 143) for (const dir of inFlight) rmSync(dir, { recursive: true, force: true })
-})
 
 // The supplementary initramfs `hostbake image` would add, from the boot kernel's own modules, after the stock image.
 async function planSupplement(host: BakedHost, kernel?: BootKernel): Promise<{ data: Buffer; hostname: string }> {
@@ -111,8 +106,11 @@ export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptio
   const work = path.join(os.tmpdir(), `hostbake-boot-${host.hostname}-${process.pid}-${++bootSerial}`)
   const ovlDir = `${work}-apkovl`
   await mkdir(ovlDir, { recursive: true })
-  if (!opts.keep) inFlight.add(work)
-  inFlight.add(ovlDir)
+  // interrupted (Ctrl-C, SIGTERM) at any stage: both folders go; a finished failure keeps its work folder for the log
+  const forget = onCleanup(() => {
+    if (!opts.keep) rmSync(work, { recursive: true, force: true })
+    rmSync(ovlDir, { recursive: true, force: true })
+  })
   try {
     const apkovl = path.join(ovlDir, `${host.hostname}.apkovl.tar.gz`)
     await writeFile(apkovl, host.apkovl)
@@ -145,8 +143,7 @@ export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptio
       ...(r.snapshot ? { snapshot: r.snapshot } : {}),
     }
   } finally {
-    inFlight.delete(work)
-    inFlight.delete(ovlDir)
+    forget()
     await rm(ovlDir, { recursive: true, force: true })
   }
 }

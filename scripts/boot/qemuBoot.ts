@@ -3,6 +3,8 @@
 import { $, type ProcessPromise } from 'zx'
 import { accessSync, constants, createWriteStream, writeFileSync } from 'node:fs'
 import { sentinelPattern } from './bootReport.js'
+import { onCleanup } from '../shared/cleanup.js'
+import { shellWord } from '../shared/shellQuote.js'
 
 export type IommuKind = 'intel' | 'amd' | 'none'
 
@@ -80,51 +82,12 @@ export function qemuArgs(run: QemuRun): string[] {
   ]
 }
 
-function shellWord(w: string): string {
-  return /^[\w@%+=:,./-]+$/.test(w) ? w : `'${w.replace(/'/g, `'\\''`)}'`
-}
-
 /** SIGKILL, tolerating a process that already exited (zx throws synchronously then). */
 function killNow(p: ProcessPromise): Promise<void> {
   try {
     return p.kill('SIGKILL').catch(() => {})
   } catch {
     return Promise.resolve()
-  }
-}
-
-const live = new Set<ProcessPromise>()
-let handlersInstalled = false
-function onSignal(signal: NodeJS.Signals) {
-  const dying = [...live]
-  live.clear()
-  // SIGKILL synchronously, then wait (briefly) for node to reap them so no zombie is left behind
-  for (const p of dying) {
-    try {
-      if (p.pid) process.kill(p.pid, 'SIGKILL')
-    } catch {
-      // already gone
-    }
-  }
-  process.exitCode = signal === 'SIGINT' ? 130 : 143
-  const reaped = Promise.allSettled(dying.map((p) => p.nothrow()))
-  const cap = new Promise((r) => setTimeout(r, 2000).unref())
-  void Promise.race([reaped, cap]).then(() => process.exit(process.exitCode))
-}
-function trackLive(p: ProcessPromise) {
-  if (!handlersInstalled) {
-    process.on('SIGINT', onSignal)
-    process.on('SIGTERM', onSignal)
-    handlersInstalled = true
-  }
-  live.add(p)
-}
-function untrack(p: ProcessPromise) {
-  live.delete(p)
-  if (live.size === 0 && handlersInstalled) {
-    process.off('SIGINT', onSignal)
-    process.off('SIGTERM', onSignal)
-    handlersInstalled = false
   }
 }
 
@@ -157,7 +120,8 @@ async function runQemuOnce(run: QemuRun, silenceS?: number): Promise<Omit<QemuRe
   // the exact command, next to the serial log, to rerun a failure by hand
   writeFileSync(run.pidFile.replace(/[^/]*$/, 'qemu.cmd'), ['qemu-system-x86_64', ...args].map(shellWord).join(' ') + '\n')
   const p = $({ quiet: true, nothrow: true, stdio: ['ignore', 'pipe', 'pipe'] })`exec qemu-system-x86_64 ${args}`
-  trackLive(p)
+  // Ctrl-C / SIGTERM: QEMU is SIGKILLed synchronously, then reaped
+  const untrack = onCleanup(() => { if (p.pid) process.kill(p.pid, 'SIGKILL') }, () => p.nothrow())
   let grace: NodeJS.Timeout | undefined
   const timer = setTimeout(() => {
     timedOut = true
@@ -193,7 +157,7 @@ async function runQemuOnce(run: QemuRun, silenceS?: number): Promise<Omit<QemuRe
     clearTimeout(grace)
     if (p.exitCode === null) await killNow(p)
     await p.nothrow()
-    untrack(p)
+    untrack()
     await new Promise<void>((resolve) => log.end(resolve))
   }
 }

@@ -26,7 +26,7 @@ export function checkProfile(profile: Profile): CheckIssue[] {
 
 function checkKernel(profile: Profile): CheckIssue[] {
   const issues: CheckIssue[] = []
-  const kernel = planKernel(profile)
+  const kernel = planKernel(profile.alpine)
   if (kernel.flavor === 'virt' && profile.passthrough.devices.length > 0) {
     issues.push({
       path: ['alpine', 'kernel'],

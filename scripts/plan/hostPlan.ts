@@ -51,7 +51,7 @@ export const OVERRIDE_SCRIPT = '/etc/hostbake/vfio-override.sh' // under /etc so
 const VFIO_CMDLINE_MODULES = ['vfio', 'vfio-pci', 'vfio_iommu_type1']
 
 export function planHost(profile: Profile, fingerprint?: Map<string, Fingerprint>): HostPlan {
-  const kernel = planKernel(profile)
+  const kernel = planKernel(profile.alpine)
   const hasDevices = profile.passthrough.devices.length > 0
   const vfioIds = planVfioIds(profile)
   const vfioAddresses = profile.passthrough.devices

@@ -1,19 +1,10 @@
 // The one source of truth for a host profile: types (z.infer), defaults, error messages and the
 // editor JSON Schema (`hostbake schema`) all come from here. Objects are strict: a typo is an error.
 import { z } from 'zod'
+import { ALPINE_KERNEL_SERIES } from '../alpine/alpineDefaults.js'
 import { PCI_ADDRESS, normalizePciAddress } from './profileRules.js'
 
 export const PROFILE_SCHEMA_ID = 'https://hostbake.dev/schema/profile-v1.json'
-
-// Alpine release -> linux-lts series it ships (alpine-boot-facts.md §4).
-export const ALPINE_KERNEL_SERIES: Record<string, string> = {
-  '3.18': '6.1',
-  '3.19': '6.6',
-  '3.20': '6.6',
-  '3.21': '6.12',
-  '3.22': '6.12',
-  '3.23': '6.18',
-}
 
 const rfc1123Label = /^(?!-)[a-z0-9-]{1,63}(?<!-)$/
 const pciId = /^[0-9a-f]{4}:[0-9a-f]{4}$/
@@ -240,8 +231,7 @@ export type ProfileFile = Profile['files'][number]
 export type ProfileTest = NonNullable<Profile['test']>
 export type ProfileGuest = Profile['guests'][number]
 export type ProfileNetboot = NonNullable<Profile['netboot']>
-export const RUNLEVELS = ['sysinit', 'boot', 'default', 'shutdown'] as const
-export type Runlevel = (typeof RUNLEVELS)[number]
+export { ALPINE_KERNEL_SERIES, RUNLEVELS, type Runlevel } from '../alpine/alpineDefaults.js'
 
 export function renderJsonSchema(): string {
   const schema = z.toJSONSchema(profileSchema, { io: 'input', target: 'draft-2020-12' }) as Record<string, unknown>

@@ -1,13 +1,10 @@
-// render: plan -> file map (overlay entry name -> entry). Pure; the templates in overlays/ are read
-// and compiled once per process.
-import { readFileSync } from 'node:fs'
+// render: plan -> file map (overlay entry name -> entry). Pure; the templates in overlays/ come from overlayTemplates.
 import path from 'node:path'
-import Handlebars from 'handlebars'
+import { overlayTemplate } from './overlayTemplates.js'
 import { ProfileError } from '../shared/hostbakeError.js'
 import { cmp, type HostPlan } from '../plan/hostPlan.js'
 import { isSecretPath, overlayPathOf } from '../profile/profileRules.js'
 import { RUNLEVELS, type Profile } from '../profile/profileSchema.js'
-import { packagePath } from '../shared/packagePaths.js'
 
 export interface OverlayEntry {
   name: string // relative, no leading ./ ; directories end in /
@@ -28,15 +25,7 @@ const TEMPLATE_NAMES = [
   'etc/libvirt/qemu/guest.xml', 'etc/libvirt/storage/pool.xml', 'etc/init.d/hostbake-guard',
 ] as const
 type TemplateName = (typeof TEMPLATE_NAMES)[number]
-
-let templates: Record<TemplateName, Handlebars.TemplateDelegate> | undefined
-function template(name: TemplateName): Handlebars.TemplateDelegate {
-  // XML is escaped (names and paths are checked, but a libosinfo URL may carry &); config files are not
-  templates ??= Object.fromEntries(TEMPLATE_NAMES.map((n) => [n,
-    Handlebars.compile(readFileSync(packagePath('overlays', `${n}.hbs`), 'utf8'), { noEscape: !n.endsWith('.xml'), strict: false }),
-  ])) as Record<TemplateName, Handlebars.TemplateDelegate>
-  return templates[name]
-}
+const template = (name: TemplateName) => overlayTemplate(name)
 
 // The profile supplies user files (with sources read at load time); everything else comes from the plan.
 export function renderOverlay(plan: HostPlan, profile: Profile, sources: Map<number, Buffer> = new Map()): FileMap {

@@ -2,3 +2,8 @@
 export function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`
 }
+
+// The same, leaving plain words bare so a printed command stays readable.
+export function shellWord(s: string): string {
+  return /^[\w@%+=:,./-]+$/.test(s) ? s : shellQuote(s)
+}

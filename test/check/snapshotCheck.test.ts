@@ -90,7 +90,7 @@ test('diff: a swapped card, a group that changed and a USB device that moved are
     usb: seed001.usb!.map((u) => (u.port === '3-2' ? { ...u, port: '4-1', controller: '0000:00:1a.1' } : u)),
   }
   const now = await collectFile(t, swapped)
-  const r = await runCli(['diff', '--snapshot', old, now])
+  const r = await runCli(['diff', old, now])
   t.is(r.code, 1, r.stderr)
   t.deepEqual(r.stdout.toString().trim().split('\n'), [
     '~ 0000:00:1a.7 group: 4 -> 6',

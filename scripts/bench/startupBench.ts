@@ -1,0 +1,45 @@
+// Start-up: `hostbake --help` and `hostbake build` of one host, against `node -e 0` in the same run (alternating
+// rounds), so the machine's own Node start-up is the baseline. Targets: --help 150 ms, one build 300 ms.
+import { spawnSync } from 'node:child_process'
+import { median } from '../shared/stats.js'
+
+export interface StartupBench {
+  rounds: number
+  medianMs: { nodeBaseline: number; help: number; buildOne: number }
+  overNodeMs: { help: number; buildOne: number }
+  ratioToNode: { help: number; buildOne: number }
+  targetsMet: { help150ms: boolean; buildOne300ms: boolean }
+}
+
+function timedMs(args: string[]): number {
+  const t0 = process.hrtime.bigint()
+  const r = spawnSync(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] })
+  if (r.status !== 0) throw new Error(`node ${args.join(' ')} failed (${r.status}): ${r.stderr.toString().slice(0, 500)}`)
+  return Number(process.hrtime.bigint() - t0) / 1e6
+}
+
+export function benchStartup(cli: string, profile: string, outDir: string, rounds = 15): StartupBench {
+  const node: number[] = []
+  const help: number[] = []
+  const build: number[] = []
+  for (let i = 0; i < rounds; i++) {
+    node.push(timedMs(['-e', '0']))
+    help.push(timedMs([cli, '--help']))
+    build.push(timedMs([cli, 'build', profile, '-o', outDir]))
+  }
+  const m = { nodeBaseline: median(node), help: median(help), buildOne: median(build) }
+  const r1 = (x: number) => +x.toFixed(1)
+  return {
+    rounds,
+    medianMs: { nodeBaseline: r1(m.nodeBaseline), help: r1(m.help), buildOne: r1(m.buildOne) },
+    overNodeMs: { help: r1(m.help - m.nodeBaseline), buildOne: r1(m.buildOne - m.nodeBaseline) },
+    ratioToNode: { help: +(m.help / m.nodeBaseline).toFixed(2), buildOne: +(m.buildOne / m.nodeBaseline).toFixed(2) },
+    targetsMet: { help150ms: m.help <= 150, buildOne300ms: m.buildOne <= 300 },
+  }
+}
+
+export function formatStartupBench(s: StartupBench): string {
+  return `bench: start-up (median of ${s.rounds}): node -e 0 ${s.medianMs.nodeBaseline} ms; hostbake --help ${s.medianMs.help} ms ` +
+    `(${s.ratioToNode.help}x node, target 150 ms: ${s.targetsMet.help150ms ? 'met' : 'NOT met'}); build of one host ${s.medianMs.buildOne} ms ` +
+    `(${s.ratioToNode.buildOne}x node, target 300 ms: ${s.targetsMet.buildOne300ms ? 'met' : 'NOT met'})\n`
+}
