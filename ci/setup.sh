@@ -10,7 +10,19 @@ declare -A want=(
   [libc6-dev]=/usr/lib/x86_64-linux-gnu/libc.a   # static libc for the guest's VFIO probe
   [libvirt-clients]=/usr/bin/virt-xml-validate   # libvirt itself validates the domain and pool XML
   [libxml2-utils]=/usr/bin/xmllint               # virt-xml-validate runs xmllint; JUnit reports are read back with it
-  [grub-common]=/usr/sbin/grub-mkconfig          # GRUB's own grub-mkconfig reads the /etc/default/grub we write (no bootloader is installed)
+  # hostbake image: remaster an Alpine ISO; the stand-in base ISO is built the way Alpine's mkimage builds it
+  [xorriso]=/usr/bin/xorriso
+  [isolinux]=/usr/lib/ISOLINUX/isolinux.bin
+  [syslinux-common]=/usr/lib/syslinux/modules/bios/ldlinux.c32
+  [mtools]=/usr/bin/mcopy
+  [dosfstools]=/usr/sbin/mkfs.vfat
+  [grub-common]=/usr/bin/grub-mkimage              # grub-mkimage builds the stand-in ISO's EFI loader; grub-mkconfig reads the /etc/default/grub we write
+  [grub-efi-amd64-bin]=/usr/lib/grub/x86_64-efi/linux.mod
+  [ovmf]=/usr/share/OVMF/OVMF_CODE.fd             # UEFI boots of the images
+  [seabios]=/usr/share/seabios/bios-256k.bin       # BIOS boots (qemu-system-x86 depends on it)
+  # hostbake pxe: its dnsmasq snippet is checked by dnsmasq itself (dnsmasq-base: the binary, no service)
+  [dnsmasq-base]=/usr/sbin/dnsmasq
+  [ipxe-qemu]=/usr/lib/ipxe/qemu/efi-virtio.rom     # QEMU's own iPXE ROM: the network boots
 )
 # what boot-test itself runs (scripts/boot/boot-tools.json: program -> package), found on PATH
 while IFS=$'\t' read -r bin pkg; do

@@ -110,7 +110,23 @@ export async function loadProfiles(files: string[], opts: LoadOptions = {}): Pro
     if (other) throw new ProfileError([{ file: l.file, field: 'hostname', message: `${l.profile.hostname} is also the hostname of ${other}: both would write ${l.profile.hostname}.apkovl.tar.gz` }])
     byHost.set(l.profile.hostname, l.file)
   }
+  checkMacsAcrossProfiles(loaded)
   return loaded
+}
+
+// One MAC boots one host: two profiles claiming it would race for one overlay URL. Every clash, both files named.
+function checkMacsAcrossProfiles(loaded: LoadedProfile[]): void {
+  const byMac = new Map<string, { l: LoadedProfile; i: number }>()
+  const problems = []
+  for (const l of loaded) {
+    for (const [i, mac] of (l.profile.netboot?.mac ?? []).entries()) {
+      const other = byMac.get(mac)
+      if (other === undefined) { byMac.set(mac, { l, i }); continue }
+      const at = other.l.locate(['netboot', 'mac', other.i], '')
+      problems.push(l.locate(['netboot', 'mac', i], `${mac} is also netboot.mac of ${other.l.file}${at.line ? `:${at.line}` : ''} (hostname ${other.l.profile.hostname}): one MAC can boot only one host`))
+    }
+  }
+  if (problems.length > 0) throw new ProfileError(problems)
 }
 
 // check against a host snapshot: problems located in the profile, USB devices expanded into functions

@@ -25,9 +25,18 @@ export const ALPINE_DEFAULT_RUNLEVELS: Record<Runlevel, readonly string[]> = {
 // mkinitfs' upstream default feature list (Makefile DEFAULT_FEATURES, x86_64).
 export const ALPINE_DEFAULT_FEATURES = ['ata', 'base', 'cdrom', 'ext4', 'keymap', 'kms', 'mmc', 'nvme', 'raid', 'scsi', 'usb', 'virtio'] as const
 
+// The features of the initramfs on Alpine's ISO and netboot media: mkimage's initfs_features for x86_64 plus the
+// `base squashfs` update-kernel adds (aports scripts/mkimg.base.sh profile_base, alpine-conf update-kernel).
+// A diskless host boots this image, never one built from its overlay's mkinitfs.conf.
+export const ALPINE_ISO_FEATURES = ['ata', 'base', 'bootchart', 'cdrom', 'ext4', 'mmc', 'nvme', 'raid', 'scsi', 'squashfs', 'usb', 'virtio'] as const
+// profile_netboot's initfs_features (aports scripts/mkimg.netboot.sh)
+export const ALPINE_NETBOOT_FEATURES = ['base', 'network', 'squashfs', 'usb', 'virtio'] as const
+
 // update-extlinux.conf shipped defaults (syslinux package) and the diskless ISO's APPEND modules.
 export const ALPINE_SYS_INITRAMFS_MODULES = ['sd-mod', 'usb-storage', 'ext4'] as const
 export const ALPINE_DISKLESS_INITRAMFS_MODULES = ['loop', 'squashfs', 'sd-mod', 'usb-storage'] as const
+// a netboot host has no boot disk: the modloop is a loop-mounted squashfs (netboot's initfs has no scsi feature)
+export const ALPINE_NETBOOT_INITRAMFS_MODULES = ['loop', 'squashfs'] as const
 
 // alpine-baselayout's /etc/modules: an overlay file replaces it, so keep its lines.
 export const ALPINE_DEFAULT_MODULES = ['af_packet', 'ipv6'] as const

@@ -13,6 +13,7 @@ import { parseProfileText } from '../hostPipeline.js'
 import { sortedEntries } from '../render/overlayRender.js'
 import { packagePath } from '../shared/packagePaths.js'
 import { benchBoot, formatBootBench } from './bootBench.js'
+import { benchNetboot, formatNetbootBench } from './netbootBench.js'
 import { benchStartup, formatStartupBench } from './startupBench.js'
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000)
@@ -100,12 +101,14 @@ async function main(): Promise<void> {
       speedupVsShell: +(shMed / hbMed).toFixed(1),
       startup: benchStartup(cli, profiles[0].file, path.join(work, 'one')),
       boot: BOOT_ROUNDS > 0 ? await benchBoot(BOOT_ROUNDS) : undefined,
+      netboot: BOOT_ROUNDS > 0 ? await benchNetboot(BOOT_ROUNDS) : undefined,
     }
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
     process.stderr.write(`bench: hostbake ${report.hostbake.hostsPerSecond} hosts/s (${report.hostbake.msPerHost} ms/host), ` +
       `shell ${report.shellBaseline.hostsPerSecond} hosts/s: ${report.speedupVsShell}x\n`)
     process.stderr.write(formatStartupBench(report.startup))
     if (report.boot) process.stderr.write(formatBootBench(report.boot))
+    if (report.netboot) process.stderr.write(formatNetbootBench(report.netboot))
   } finally {
     await rm(work, { recursive: true, force: true })
   }

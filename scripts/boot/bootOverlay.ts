@@ -42,6 +42,7 @@ import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { buildInitramfs } from './initramfsBuild.js'
+import { ALPINE_ISO_FEATURES } from '../alpine/alpineDefaults.js'
 import { HostbakeError } from '../shared/hostbakeError.js'
 import type { BootKernel } from './bootKernel.js'
 import { logTail, parseGuestReport, type BootCheck } from './bootReport.js'
@@ -76,6 +77,9 @@ export interface BootOptions {
   log?: (msg: string) => void
   /** the harness's Debian kernel (locateBootKernel) or a user's own (prepareUserKernel) */
   kernel: BootKernel
+  /** diskless: boot Alpine's stock media initramfs (ALPINE_ISO_FEATURES, no overlay mkinitfs.conf/features.d/modprobe.d),
+   *  followed by this supplementary initramfs (gzip'd newc, supplementInitramfs) when given */
+  stock?: { supplement?: { data: Buffer; hostname: string } }
 }
 
 export interface BootReport {
@@ -176,12 +180,16 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
       // the modules/ folder each rootfs modprobe reads, inside the modloop share
       EXPECT_MODLOOP_KMOD: modloopPath(kernel.modulesDir),
       EXPECT_MODLOOP_BUSYBOX: modloopPath(kernel.busyboxModulesDir ?? kernel.modulesDir),
+      EXPECT_SUPPLEMENT: opts.stock ? opts.stock.supplement?.hostname ?? path.basename(apkovl).replace(/\.apkovl\.tar\.gz$/, '') : '',
     }
     const initrd = path.join(work, 'initrd.cpio')
     const built = await buildInitramfs({
       kernel, overlayDir, stageDir: path.join(work, 'initramfs'), output: initrd, expect,
       embedApkovl: medium === 'initrd' ? apkovl : undefined,
+      ...(opts.stock ? { stock: ALPINE_ISO_FEATURES } : {}),
     })
+    // the kernel unpacks concatenated archives in order, later files replacing earlier ones (as with two initrds)
+    if (opts.stock?.supplement) await fs.appendFile(initrd, opts.stock.supplement.data)
     const extra: string[] = []
     if (rootDisk) {
       // sys install: the root disk the overlay's root= names (virtio-blk, found through the initramfs' virtio feature)

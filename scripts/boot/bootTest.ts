@@ -25,6 +25,8 @@ export interface BootTestOptions {
   apkovl?: string
   /** also run the snapshot collector in the guest (BootTestResult.snapshot) */
   snapshot?: boolean
+  /** diskless hosts: add the supplementary initramfs after the stock one (default true; false: a negative control) */
+  supplement?: boolean
 }
 
 export interface BootTestResult {
@@ -101,6 +103,17 @@ export async function makeBootDirs(hostname: string): Promise<{ work: string; ov
   return { work, ovlDir: await mkdtemp(`${work}-apkovl-`) }
 }
 
+// The supplementary initramfs `hostbake image` would add, from the boot kernel's own modules, after the stock image.
+async function planSupplement(host: BakedHost, kernel?: BootKernel): Promise<{ data: Buffer; hostname: string }> {
+  const { locateBootKernel } = await import('./bootKernel.js')
+  const { planInitramfsModules } = await import('./initramfsBuild.js')
+  const { buildSupplementInitramfs, supplementFilesOf } = await import('../image/supplementInitramfs.js')
+  const k = kernel ?? locateBootKernel((await import('../shared/cachePaths.js')).resolveCacheDir())
+  const stockModules = (await planInitramfsModules(k, undefined)).modules
+  const s = await buildSupplementInitramfs({ hostname: host.hostname, modulesDir: k.modulesDir, baseKver: k.kver, baseModules: stockModules, files: supplementFilesOf(host.files) })
+  return { data: s.data, hostname: host.hostname }
+}
+
 export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptions): Promise<BootTestResult> {
   // loaded lazily: building and booting needs the harness, plain builds do not
   const { bootOverlay } = await import('./bootOverlay.js')
@@ -117,7 +130,10 @@ export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptio
     if (!opts.apkovl) await writeFile(apkovl, host.apkovl)
     const label = opts.apkovl ? `${host.hostname} (${path.basename(opts.apkovl)})` : host.hostname
     const diskless = host.plan.install === 'diskless'
+    // diskless: Alpine's stock initramfs; early binding only through the supplementary initramfs (hostbake image)
+    const stock = diskless ? { ...(opts.supplement === false ? {} : { supplement: await planSupplement(host, opts.kernel) }) } : undefined
     const r = await bootOverlay({
+      ...(stock ? { stock } : {}),
       apkovl,
       // sys: the harness forms APPEND from the overlay's update-extlinux.conf, as update-extlinux does;
       // diskless: the command line the boot media would carry, and the apkovl found on that medium

@@ -16,7 +16,7 @@ import path from 'node:path'
 import { fileURLToPath } from 'node:url'
 import type { BootKernel } from './bootKernel.js'
 import { COLLECTOR_SCRIPT } from '../snapshot/snapshotCollect.js'
-import { ALPINE_DEFAULT_FEATURES } from '../alpine/alpineDefaults.js'
+import { ALPINE_DEFAULT_FEATURES, ALPINE_ISO_FEATURES } from '../alpine/alpineDefaults.js'
 import { shellQuote } from '../shared/shellQuote.js'
 import { PACKAGE_ROOT } from '../shared/packagePaths.js'
 
@@ -31,10 +31,15 @@ export interface InitramfsSpec {
   stageDir: string
   /** output: uncompressed newc cpio */
   output: string
-  /** shell-sourceable assignments for the guest's checks (/etc/hostbake/expect) */
-  expect: Record<string, string>
+  /** shell-sourceable assignments for the guest's checks (/etc/hostbake/expect); none: a medium's image, whose
+   *  guest reads them from QEMU's fw_cfg at boot */
+  expect?: Record<string, string>
   /** copy this apkovl into /hostbake/root/ (stand-in for a sys install's root disk) */
   embedApkovl?: string
+  /** Alpine's stock media image (diskless): these features (ALPINE_ISO_FEATURES, ALPINE_NETBOOT_FEATURES) from the
+   *  stand-in subsets and the build host's (empty) modprobe.d, never the overlay's mkinitfs.conf, features.d or
+   *  modprobe.d; the overlay's .files words are then only expectations */
+  stock?: readonly string[]
 }
 
 export interface InitramfsResult {
@@ -131,9 +136,9 @@ export async function closeModules(modulesDir: string, wanted: string[]): Promis
   return [...seen].sort()
 }
 
-function featureFile(overlayDir: string, name: string, suffix: 'modules' | 'files'): string | undefined {
-  const own = path.join(overlayDir, 'etc/mkinitfs/features.d', `${name}.${suffix}`)
-  if (existsSync(own)) return own
+function featureFile(overlayDir: string | undefined, name: string, suffix: 'modules' | 'files'): string | undefined {
+  const own = overlayDir && path.join(overlayDir, 'etc/mkinitfs/features.d', `${name}.${suffix}`)
+  if (own && existsSync(own)) return own
   const stock = path.join(stockFeaturesDir, `${name}.${suffix}`)
   return existsSync(stock) ? stock : undefined
 }
@@ -152,8 +157,9 @@ function readUserland(kernel: BootKernel) {
 const kmodLinks = ['modprobe', 'insmod', 'rmmod', 'lsmod', 'modinfo', 'depmod']
 
 /** The modules mkinitfs would put in the image: features' .modules globs, closed over modules.dep. */
-export async function planInitramfsModules(kernel: BootKernel, overlayDir: string, harness = true): Promise<{ features: string[]; modules: string[]; unmatched: string[] }> {
-  const features = await readFeatures(overlayDir)
+export async function planInitramfsModules(kernel: BootKernel, overlayDir: string | undefined, harness = true, stock: readonly string[] = ALPINE_ISO_FEATURES): Promise<{ features: string[]; modules: string[]; unmatched: string[] }> {
+  // no overlay: a stock media image (its features from the stand-in subsets only)
+  const features = overlayDir ? await readFeatures(overlayDir) : [...stock]
   const found: string[] = []
   const unmatched: string[] = []
   for (const name of [...features, ...(harness ? ['hostbake-harness'] : [])]) {
@@ -162,14 +168,14 @@ export async function planInitramfsModules(kernel: BootKernel, overlayDir: strin
     const r = await expandFeatureWords(list, kernel.modulesDir)
     found.push(...r.files)
     // the overlay's own lines that select nothing (a `.ko` glob against compressed modules, a CR, a typo)
-    if (list.startsWith(overlayDir)) unmatched.push(...r.unmatched.map((w) => `${name}.modules:${JSON.stringify(w).slice(1, -1)}`))
+    if (overlayDir && list.startsWith(overlayDir)) unmatched.push(...r.unmatched.map((w) => `${name}.modules:${JSON.stringify(w).slice(1, -1)}`))
   }
   return { features, modules: await closeModules(kernel.modulesDir, [...new Set(found)]), unmatched }
 }
 
 export async function buildInitramfs(spec: InitramfsSpec): Promise<InitramfsResult> {
   const { kernel, overlayDir, stageDir: root } = spec
-  const { features, modules, unmatched } = await planInitramfsModules(kernel, overlayDir)
+  const { features, modules, unmatched } = await planInitramfsModules(kernel, spec.stock ? undefined : overlayDir, true, spec.stock)
   const kdir = path.join(root, 'lib/modules', kernel.kver)
   for (const m of modules) {
     await fs.mkdir(path.join(kdir, path.dirname(m)), { recursive: true })
@@ -182,11 +188,12 @@ export async function buildInitramfs(spec: InitramfsSpec): Promise<InitramfsResu
   // --- .files features (from the overlay, the stand-in for the host's filesystem)
   const files: string[] = []
   const missingFiles: string[] = []
-  for (const name of features) {
+  for (const name of spec.stock ? await readFeatures(overlayDir) : features) {
     const list = path.join(overlayDir, 'etc/mkinitfs/features.d', `${name}.files`)
     if (!existsSync(list)) continue
     const words = await listFeatureWords(list)
     files.push(...words)
+    if (spec.stock) continue // the host needs them at this stage; only a supplementary initramfs can bring them
     const present = await expandFeatureFile(list, overlayDir)
     for (const rel of present) {
       await fs.mkdir(path.join(root, path.dirname(rel)), { recursive: true })
@@ -197,16 +204,17 @@ export async function buildInitramfs(spec: InitramfsSpec): Promise<InitramfsResu
   // --- modprobe.d (base.files: /etc/modprobe.d/*.conf)
   const modprobeD = path.join(overlayDir, 'etc/modprobe.d')
   await fs.mkdir(path.join(root, 'etc/modprobe.d'), { recursive: true })
-  if (existsSync(modprobeD)) {
+  if (existsSync(modprobeD) && !spec.stock) {
     for (const f of await fs.readdir(modprobeD)) await fs.copyFile(path.join(modprobeD, f), path.join(root, 'etc/modprobe.d', f))
   }
   await fs.mkdir(path.join(root, 'etc/hostbake'), { recursive: true })
   await fs.mkdir(path.join(root, 'hostbake/root'), { recursive: true })
-  // the features as mkinitfs read them, a CR or other control character made visible ("vfio\r")
-  const shownFeatures = features.map((f) => (/^[\x21-\x7e]+$/.test(f) ? f : JSON.stringify(f))).join(' ')
-  const expect = { ...spec.expect, EXPECT_INITRAMFS_FILES: files.join(' '), EXPECT_FEATURES: shownFeatures, EXPECT_UNMATCHED: unmatched.join(' ') }
-  await fs.writeFile(path.join(root, 'etc/hostbake/expect'),
-    Object.entries(expect).map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(''))
+  if (spec.expect) {
+    // the features as mkinitfs read them, a CR or other control character made visible ("vfio\r")
+    const shownFeatures = features.map((f) => (/^[\x21-\x7e]+$/.test(f) ? f : JSON.stringify(f))).join(' ')
+    const expect = { ...spec.expect, EXPECT_INITRAMFS_FILES: files.join(' '), EXPECT_FEATURES: shownFeatures, EXPECT_UNMATCHED: unmatched.join(' ') }
+    await fs.writeFile(path.join(root, 'etc/hostbake/expect'), renderExpect(expect))
+  }
   if (spec.embedApkovl) await fs.copyFile(spec.embedApkovl, path.join(root, 'hostbake/root', path.basename(spec.embedApkovl)))
   // --- pack: newc, uncompressed (saves ~0.1 s of guest time over gzip)
   // the kernel unpacks concatenated newc archives in order: cached userland first, then this overlay's part
@@ -215,6 +223,8 @@ export async function buildInitramfs(spec: InitramfsSpec): Promise<InitramfsResu
   await packCpio(root, spec.output, true)
   return { features, modules, files, missingFiles }
 }
+
+export const renderExpect = (expect: Record<string, string>) => Object.entries(expect).map(([k, v]) => `${k}=${shellQuote(v)}\n`).join('')
 
 async function packCpio(dir: string, output: string, append = false) {
   const pack = `cd "$1" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet ${append ? '>>' : '>'} "$2"`

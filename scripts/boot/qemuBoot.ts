@@ -18,9 +18,12 @@ export interface QemuMachine {
 
 export interface QemuRun {
   machine: QemuMachine
-  kernel: string
-  initrd: string
-  append: string
+  /** direct kernel boot; without it the firmware boots whatever `extra` attaches (hostbake image) */
+  kernel?: string
+  initrd?: string
+  append?: string
+  /** keep q35's AHCI controller (a -cdrom needs it) */
+  sata?: boolean
   /** extra QEMU arguments, appended after the machine's devices (boot medium, modloop share) */
   extra: string[]
   serialLog: string
@@ -69,7 +72,7 @@ export function qemuArgs(run: QemuRun): string[] {
     '-accel', run.accel ?? pickAccel(),
     // split irqchip: required by the vIOMMU's interrupt remapping. No SATA/SMBus/PS2: their drivers' probes cost
     // ~0.8 s of TCG time and they are never passed through (add them back with -device if a test needs them)
-    '-machine', 'q35,kernel-irqchip=split,sata=off,smbus=off,i8042=off',
+    '-machine', `q35,kernel-irqchip=split,${run.sata ? '' : 'sata=off,'}smbus=off,i8042=off`,
     '-m', '512', '-smp', '1',
     // no default VGA/NIC/serial: the guest's PCI topology is exactly what the test declares
     '-nodefaults', '-nic', 'none', '-display', 'none', '-monitor', 'none',
@@ -79,7 +82,7 @@ export function qemuArgs(run: QemuRun): string[] {
     ...(run.machine.devices.some((d) => /(^|,)netdev=hostnet0(,|$)/.test(d)) ? ['-netdev', 'user,id=hostnet0,restrict=on'] : []),
     ...run.machine.devices.flatMap((d) => ['-device', d]),
     ...run.extra,
-    '-kernel', run.kernel, '-initrd', run.initrd, '-append', run.append,
+    ...(run.kernel ? ['-kernel', run.kernel, ...(run.initrd ? ['-initrd', run.initrd] : []), ...(run.append ? ['-append', run.append] : [])] : []),
     '-pidfile', run.pidFile,
   ]
 }

@@ -8,6 +8,7 @@ import { bindsById } from '../profile/profileRules.js'
 import { checkFiles } from './fileCheck.js'
 import { checkContradictions, type CheckOptions } from './contradictionCheck.js'
 import { checkServicePackages } from './serviceCheck.js'
+import { checkNetboot } from './netbootCheck.js'
 
 export interface CheckIssue {
   path: (string | number)[]
@@ -31,6 +32,7 @@ export function checkProfile(profile: Profile, opts: CheckOptions = {}): CheckIs
     ...checkContradictions(profile, opts),
     ...checkServicePackages(profile),
     ...checkGuests(profile),
+    ...checkNetboot(profile),
   ]
 }
 

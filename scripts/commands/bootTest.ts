@@ -9,6 +9,7 @@ import { checkBootTools, locateBootKernel, prepareBootKernel, prepareUserKernel,
 import { renderJunit } from '../boot/bootJunit.js'
 import { writeAtomic } from '../write/outputWrite.js'
 import { flag, log, profileFiles, str, type VerbArgs } from './verb.js'
+import type { LoadedProfile } from '../profile/profileLoad.js'
 
 export async function run(args: VerbArgs): Promise<number> {
   const v = args.values
@@ -36,6 +37,9 @@ export async function run(args: VerbArgs): Promise<number> {
   }
 
   checkBootTools()
+  const tree = str(v.netboot)
+  if (tree !== undefined) return runNetboot(loaded, tree, v, timeoutS)
+  for (const o of ['firmware', 'mac']) if (str(v[o]) !== undefined) throw new HostbakeError(`--${o} goes with --netboot TREE`)
   const harness = await harnessKernel(cacheDir, flag(v.prepare))
   if (prepareOnly) {
     log(`boot-test kernel ${harness.kver} ready in ${cacheDir}`)
@@ -82,4 +86,33 @@ function reportResult(r: BootTestResult, timeoutS: number): void {
     if (r.tail) process.stderr.write(`${r.tail.replace(/^/gm, '  | ')}\n`)
   }
   if (r.workDir) log(`  work folder kept: ${r.workDir} (serial log ${r.serialLog})`)
+}
+
+// --netboot TREE: each profile's test machine network-boots the tree (iPXE ROM, slirp TFTP, HTTP from a loopback serve)
+async function runNetboot(loaded: LoadedProfile[], tree: string, v: VerbArgs['values'], timeoutS: number): Promise<number> {
+  const firmware = str(v.firmware) ?? 'bios'
+  if (firmware !== 'bios' && firmware !== 'uefi') throw new HostbakeError(`--firmware ${firmware}: expected bios or uefi`)
+  const mac = str(v.mac)?.toLowerCase().replaceAll('-', ':')
+  if (mac !== undefined && !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac)) throw new HostbakeError(`--mac ${v.mac}: expected a MAC like 52:54:00:12:34:56`)
+  const { bootTestNetboot } = await import('../boot/netbootTest.js')
+  // a network boot takes ~3x a direct kernel boot under TCG: iPXE, the bzImage, DHCP twice
+  const bootTimeout = str(v.timeout) === undefined ? 180 : timeoutS
+  let bad = 0
+  const results = []
+  for (const l of loaded) {
+    const r = await bootTestNetboot(l, { tree, firmware, timeoutS: bootTimeout, keep: flag(v.keep), log, ...(mac ? { mac } : {}) })
+    results.push(r)
+    log(`${r.ok ? 'PASS' : 'FAIL'} ${r.hostname} (${r.profile}) ${r.firmware} network boot from ${r.mac}: ${r.passed} passed, ${r.failed} failed, ${r.wallS.toFixed(1)} s`)
+    for (const line of r.serverLog) log(`  serve: ${line}`)
+    if (!r.ok) {
+      bad++
+      if (r.timedOut) log(`  no report from the guest within ${bootTimeout} s`)
+      for (const c of r.checks.filter((x) => !x.pass)) log(`  FAIL ${c.name} ${c.detail}`)
+      if (r.tail) process.stderr.write(`${r.tail.replace(/^/gm, '  | ')}\n`)
+    }
+    if (r.workDir) log(`  work folder kept: ${r.workDir}`)
+  }
+  if (flag(v.json)) process.stdout.write(`${JSON.stringify(results, null, 2)}\n`)
+  log(`boot-test --netboot: ${results.length - bad} passed, ${bad} failed`)
+  return bad > 0 ? 1 : 0
 }

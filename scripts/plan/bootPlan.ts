@@ -4,7 +4,7 @@
 // Pure. Alpine's consumers: update-extlinux and setup-disk's /etc/default/grub (alpine-boot-facts.md §3;
 // alpine-conf setup-disk.in setup_syslinux, setup_grub, select_bootloader_pkg).
 import {
-  ALPINE_DEFAULT_FEATURES, ALPINE_DISKLESS_INITRAMFS_MODULES, ALPINE_SYS_INITRAMFS_MODULES,
+  ALPINE_DEFAULT_FEATURES, ALPINE_DISKLESS_INITRAMFS_MODULES, ALPINE_NETBOOT_INITRAMFS_MODULES, ALPINE_SYS_INITRAMFS_MODULES,
 } from '../alpine/alpineDefaults.js'
 import type { Profile } from '../profile/profileSchema.js'
 import type { HostContext } from '../profile/profileLoad.js'
@@ -115,8 +115,9 @@ function planInitramfsModules(profile: Profile, hasDevices: boolean, hostModules
   for (const m of hostModules ?? []) add(m, HOST)
   if (given) for (const m of given) add(m, 'boot.initramfsModules')
   if (!hostModules && !given) {
-    const base = profile.install === 'sys' ? ALPINE_SYS_INITRAMFS_MODULES : ALPINE_DISKLESS_INITRAMFS_MODULES
-    for (const m of base) add(m, `Alpine's default for ${profile.install} installs`)
+    const kind = profile.install === 'sys' ? 'sys' : profile.netboot ? 'netboot' : 'diskless'
+    const base = { sys: ALPINE_SYS_INITRAMFS_MODULES, diskless: ALPINE_DISKLESS_INITRAMFS_MODULES, netboot: ALPINE_NETBOOT_INITRAMFS_MODULES }[kind]
+    for (const m of base) add(m, `Alpine's default for ${kind} installs`)
   }
   if (hasDevices) {
     for (const m of VFIO_CMDLINE_MODULES) {

@@ -99,6 +99,31 @@ const guestSchema = z
   })
   .describe('A libvirt guest: /etc/libvirt/qemu/<name>.xml, autostarted by libvirtd')
 
+// Alpine's {MAC} is the NIC's /sys/class/net/*/address: lowercase, colons (delivery-facts §7d); normalised here once
+const macAddress = str(/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/, 'a MAC address like 52:54:00:12:34:56')
+  .transform((m) => m.toLowerCase().replaceAll('-', ':'))
+  .refine((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0, { message: 'a multicast MAC (first octet odd) is never a NIC\'s own address' })
+
+const netbootSchema = z
+  .strictObject({
+    mac: z.union([macAddress, z.array(macAddress).min(1, { message: 'give at least one MAC' })], {
+      error: 'expected a MAC address like 52:54:00:12:34:56 or a list of them',
+    }).transform((m) => (Array.isArray(m) ? m : [m]))
+      .describe('The MAC address(es) this host network-boots from; each gets its overlay URL (Alpine substitutes {MAC})'),
+    interface: str(ifname, 'an interface name like eth0').optional()
+      .describe('Pin the interface initramfs-init configures (ip=:::::IFACE:dhcp); default: the NIC iPXE booted from (BOOTIF)'),
+  })
+  .describe('Diskless network boot: `hostbake pxe` serves this host its overlay by MAC')
+
+const imageSchema = z
+  .strictObject({
+    console: str(/^tty[A-Za-z]*\d{1,2}(,\d{3,7}[noe]?[5-8]?)?$/, 'a console like ttyS0,115200').optional()
+      .describe('console= on both menus\' kernel lines (a serial console); Alpine\'s menus have none'),
+    timeout: z.number().int().min(0).max(300).optional()
+      .describe('Boot menu timeout in seconds for both menus; 0 boots at once. Default: the base ISO\'s (Alpine: 1 s)'),
+  })
+  .describe('hostbake image: the bootable ISO/USB stick made from an Alpine ISO (diskless hosts)')
+
 export const testSchema = z
   .strictObject({
     iommu: z.enum(['intel', 'amd', 'none']).optional()
@@ -199,6 +224,9 @@ export const profileSchema = z
     network: networkSchema.optional(),
     storage: storageSchema.optional(),
     guests: z.array(guestSchema).default([]),
+    netboot: netbootSchema.optional(),
+
+    image: imageSchema.optional(),
     test: testSchema.optional(),
   })
   .describe('hostbake host profile, version 1')
@@ -209,6 +237,7 @@ export type PassthroughDevice = Profile['passthrough']['devices'][number]
 export type ProfileFile = Profile['files'][number]
 export type ProfileTest = NonNullable<Profile['test']>
 export type ProfileGuest = Profile['guests'][number]
+export type ProfileNetboot = NonNullable<Profile['netboot']>
 export { ALPINE_KERNEL_SERIES, RUNLEVELS, type Runlevel } from '../alpine/alpineDefaults.js'
 
 export function renderJsonSchema(): string {

@@ -21,16 +21,28 @@ mount -t devtmpfs devtmpfs /dev
 echo 1 >/proc/sys/kernel/printk
 KVER=$(uname -r)
 say() { echo "$P: $*"; }
+# a medium's image (stand-in ISO) carries no expectations: the harness hands them over through QEMU's fw_cfg
+if [ ! -f /etc/hostbake/expect ]; then
+  mkdir -p /etc/hostbake
+  /sbin/modprobe -q qemu_fw_cfg
+  cat /sys/firmware/qemu_fw_cfg/by_name/opt/hostbake/expect/raw >/etc/hostbake/expect 2>/dev/null
+fi
 . /etc/hostbake/expect
+# the report goes to the serial port even when the menu's command line has no console=ttyS0
+grep -q 'console=ttyS0' /proc/cmdline || exec >/dev/ttyS0 2>&1
 
 # --- cmdline, parsed like initramfs-init (only the options we emulate)
-KOPT_modules= KOPT_apkovl= KOPT_root= KOPT_rootfstype=
+KOPT_modules= KOPT_apkovl= KOPT_root= KOPT_rootfstype= KOPT_ip= KOPT_BOOTIF= KOPT_alpine_repo= KOPT_modloop=
 for opt in $(cat /proc/cmdline); do
   case "$opt" in
     modules=*) KOPT_modules=${opt#modules=} ;;
     apkovl=*) KOPT_apkovl=${opt#apkovl=} ;;
     root=*) KOPT_root=${opt#root=} ;;
     rootfstype=*) KOPT_rootfstype=${opt#rootfstype=} ;;
+    ip=*) KOPT_ip=${opt#ip=} ;;
+    BOOTIF=*) KOPT_BOOTIF=${opt#BOOTIF=} ;;
+    alpine_repo=*) KOPT_alpine_repo=${opt#alpine_repo=} ;;
+    modloop=*) KOPT_modloop=${opt#modloop=} ;;
   esac
 done
 
@@ -53,6 +65,37 @@ coldplug() {
 }
 coldplug
 
+# --- 1b. network (initramfs-init is_url/configure_ip, L386, L219-298): when ip= is set or apkovl=/alpine_repo= is a URL
+is_url() { case "$1" in http://*|https://*|ftp://*) return 0 ;; esac; return 1; }
+NET_IFACE= MAC_ADDRESS=
+configure_ip() {
+  case "$KOPT_ip" in none|off) return ;; esac
+  # ip=client:server:gw:mask:host:DEVICE:autoconf (only DHCP emulated); ip=dhcp has no device field
+  _dev=$(echo "$KOPT_ip" | cut -s -d: -f6)
+  # BOOTIF=01-aa-bb-..: matched case-sensitively against sysfs, as initramfs-init's grep -l does (L244-247)
+  if [ -z "$_dev" ] && [ -n "$KOPT_BOOTIF" ]; then
+    _mac=$(echo "$KOPT_BOOTIF" | sed 's/^01-//;s/-/:/g')
+    _f=$(grep -l "$_mac" /sys/class/net/*/address 2>/dev/null | head -n 1)
+    [ -n "$_f" ] && { _dev=${_f%/address}; _dev=${_dev##*/}; }
+  fi
+  [ -z "$_dev" ] && for _i in /sys/class/net/*; do [ "${_i##*/}" = lo ] || { _dev=${_i##*/}; break; }; done
+  [ -n "$_dev" ] || return
+  mkdir -p /usr/share/udhcpc
+  # stand-in for Alpine's udhcpc default.script: address and default route of the lease
+  printf '#!/bin/sh\ncase "$1" in bound|renew) ip addr add $ip/${mask:-24} dev $interface; [ -n "$router" ] && ip route add default via ${router%%%% *} dev $interface;; esac\nexit 0\n' >/usr/share/udhcpc/default.script
+  chmod 755 /usr/share/udhcpc/default.script
+  ip link set dev lo up
+  ip link set dev "$_dev" up
+  # Alpine runs `udhcpc -i $iface -f -q` and waits forever without a lease; the stand-in gives up after ~10 s
+  udhcpc -i "$_dev" -f -q -n -t 10 -T 1 -s /usr/share/udhcpc/default.script >/tmp/udhcpc.log 2>&1
+  NET_IFACE=$_dev
+  MAC_ADDRESS=$(cat /sys/class/net/$_dev/address)
+}
+if [ -n "$KOPT_ip" ] || is_url "$KOPT_apkovl" || is_url "$KOPT_alpine_repo"; then
+  configure_ip
+  say "stage network ${NET_IFACE:-none} ${MAC_ADDRESS:-} $(ip -4 -o addr show dev "${NET_IFACE:-lo}" 2>/dev/null | awk '{print $4}') $(cut -d' ' -f1 /proc/uptime)"
+fi
+
 # --- 2. find the apkovl (nlplug-findfs: top level of every block device, first match wins)
 OVL=
 mkdir -p /media
@@ -72,9 +115,16 @@ find_apkovl_on_media() {
   done
   return 1
 }
-if [ -n "$KOPT_apkovl" ]; then
+if is_url "$KOPT_apkovl"; then
+  # initramfs-init L887-893: {MAC} of the configured NIC (first occurrence), {UUID} from SMBIOS; a 404 empties ovl
+  MACHINE_UUID=$(cat /sys/class/dmi/id/product_uuid 2>/dev/null)
+  OVL_URL=$(echo "$KOPT_apkovl" | sed -e "s/{MAC}/$MAC_ADDRESS/" -e "s/{UUID}/$MACHINE_UUID/")
+  OVL="/tmp/${OVL_URL##*/}"; OVL="${OVL%%\?*}"
+  # busybox 1.35's wget -T segfaults (qemu-testing §6): bounded by timeout instead
+  timeout 30 wget -q -O "$OVL" "$OVL_URL" 2>/tmp/wget-apkovl.log || { rm -f "$OVL"; OVL=; }
+elif [ -n "$KOPT_apkovl" ]; then
   OVL=$KOPT_apkovl
-elif [ "$EXPECT_MEDIUM" = disk ]; then
+elif [ "$EXPECT_MEDIUM" = disk ] || [ "$EXPECT_MEDIUM" = image ]; then
   # block devices appear asynchronously after their driver probes; nlplug-findfs waits on uevents
   i=0
   until find_apkovl_on_media || [ $i -ge 50 ]; do sleep 0.1; i=$((i + 1)); done
@@ -153,10 +203,24 @@ if in_runlevel modloop sysinit; then
   mkdir -p /.modloop
   /sbin/modprobe -q 9pnet_virtio
   /sbin/modprobe -q 9p
-  # the share may hold the tree in two formats: kmod's, and one busybox's modprobe reads
-  tree=$EXPECT_MODLOOP_KMOD; [ $ROOT_MODPROBE = busybox ] && tree=$EXPECT_MODLOOP_BUSYBOX
-  mount -t 9p -o trans=virtio,version=9p2000.L,ro modloop /.modloop 2>/dev/null \
-    && mount --bind /.modloop/${tree:-.} $SYSROOT/lib/modules
+  if mount -t 9p -o trans=virtio,version=9p2000.L,ro modloop /.modloop 2>/dev/null; then
+    # the share may hold the tree in two formats: kmod's, and one busybox's modprobe reads
+    tree=$EXPECT_MODLOOP_KMOD; [ $ROOT_MODPROBE = busybox ] && tree=$EXPECT_MODLOOP_BUSYBOX
+    mount --bind /.modloop/${tree:-.} $SYSROOT/lib/modules
+  elif is_url "$KOPT_modloop"; then
+    # netboot: Alpine's modloop service fetches modloop=http://... with `wget -P /lib` and loop-mounts it (MODLOOP)
+    timeout 60 wget -q -O /lib/${KOPT_modloop##*/} "$KOPT_modloop" 2>/tmp/wget-modloop.log \
+      && mount -t squashfs -o loop,ro /lib/${KOPT_modloop##*/} /.modloop 2>/dev/null \
+      && [ -d /.modloop/modules/$KVER ] && mount --bind /.modloop/modules $SYSROOT/lib/modules && MODLOOP=$KOPT_modloop
+  else
+    # a medium (ISO/USB): Alpine's modloop service mounts the squashfs under <medium>/boot/ that holds modules/$(uname -r)
+    for m in /media/*/boot/modloop-*; do
+      [ -f "$m" ] || continue
+      mount -t squashfs -o loop,ro "$m" /.modloop 2>/dev/null || continue
+      [ -d /.modloop/modules/$KVER ] && { mount --bind /.modloop/modules $SYSROOT/lib/modules; MODLOOP=$m; break; }
+      umount /.modloop
+    done
+  fi
 fi
 # after switch_root the kernel's module autoloading (request_module: ip link add type bridge, ...) runs the
 # rootfs's /sbin/modprobe over the modloop; this rootfs is a chroot, so point the kernel at it
@@ -228,6 +292,27 @@ if [ "$EXPECT_MEDIUM" = root ]; then
 else
   [ $OVL_OK = 1 ]; check apkovl_unpacked $? "${OVL:-not found}"
 fi
+# netboot: the overlay came from the URL the host's own MAC makes, and the modloop from modloop=
+if [ -n "$EXPECT_APKOVL_URL" ]; then
+  [ "$OVL_URL" = "$EXPECT_APKOVL_URL" ] && [ $OVL_OK = 1 ]; check apkovl_fetched $? "${OVL_URL:-no URL} ($(tail -n 1 /tmp/wget-apkovl.log 2>/dev/null || echo ok)) expected $EXPECT_APKOVL_URL"
+  _h=$(cat $SYSROOT/etc/hostname 2>/dev/null)
+  [ "$_h" = "$EXPECT_HOSTNAME" ]; check overlay_hostname $? "${_h:-no etc/hostname} (expected $EXPECT_HOSTNAME)"
+  [ -n "$MODLOOP" ]; check modloop_fetched $? "${MODLOOP:-modloop=$KOPT_modloop not mounted: $(tail -n 1 /tmp/wget-modloop.log 2>/dev/null)}"
+fi
+if [ "$EXPECT_MEDIUM" = image ]; then
+  case "$OVL" in /media/*) true ;; *) false ;; esac; check apkovl_on_medium $? "${OVL:-none}${MODLOOP:+, modloop $MODLOOP}"
+fi
+# the supplementary initramfs (hostbake image) leaves its marker; the rescue entry must boot without it
+if [ -n "$EXPECT_SUPPLEMENT" ]; then
+  have=$(cat /etc/hostbake/supplement 2>/dev/null)
+  if [ "$EXPECT_SUPPLEMENT" = none ]; then [ -z "$have" ]; else case "$have" in "host=$EXPECT_SUPPLEMENT "*) true ;; *) false ;; esac; fi
+  check supplement_applied $? "${have:-no /etc/hostbake/supplement} (expected ${EXPECT_SUPPLEMENT})"
+fi
+# the boot menu's options reached the kernel (bootloaders may add BOOT_IMAGE= and initrd=)
+if [ -n "$EXPECT_CMDLINE" ]; then
+  case " $(cat /proc/cmdline) " in *" $EXPECT_CMDLINE "*) true ;; *) false ;; esac
+  check cmdline_menu $? "$(cat /proc/cmdline)"
+fi
 if [ $HAD_MARKER = 1 ]; then check boot_services 0 "etc/.default_boot_services present"
 elif [ $HAD_SYSINIT = 1 ]; then check boot_services 0 "sysinit:$SYSINIT"
 else check boot_services 1 "overlay has neither etc/.default_boot_services nor etc/runlevels/sysinit links: no devfs/mdev/hwdrivers/modloop"
@@ -255,13 +340,14 @@ done
 if [ -z "$missing" ]; then check initramfs_modules 0 "modules=$KOPT_modules"
 else check initramfs_modules 1 "not loaded from initramfs:$missing (mkinitfs features: ${EXPECT_FEATURES:-none}${EXPECT_UNMATCHED:+; lines selecting nothing: $EXPECT_UNMATCHED})"; fi
 
-case "$EXPECT_IOMMU" in
+# the rescue entry drops the IOMMU options: whether an IOMMU comes up is then the kernel's default, not a claim
+[ "$EXPECT_RESCUE" = 1 ] || case "$EXPECT_IOMMU" in
   intel) [ -e /sys/class/iommu/dmar0 ]; check iommu_on $? "/sys/class/iommu: $(ls /sys/class/iommu | tr '\n' ' ')" ;;
   amd) [ -e /sys/class/iommu/ivhd0 ]; check iommu_on $? "/sys/class/iommu: $(ls /sys/class/iommu | tr '\n' ' ')" ;;
   *) [ -n "$(ls /sys/class/iommu)" ]; check iommu_on $? "/sys/class/iommu: $(ls /sys/class/iommu | tr '\n' ' ')" ;;
 esac
 ngroups=$(ls /sys/kernel/iommu_groups | wc -l)
-[ "$ngroups" -gt 0 ]; check iommu_groups $? "$ngroups groups"
+[ "$EXPECT_RESCUE" = 1 ] || { [ "$ngroups" -gt 0 ]; check iommu_groups $? "$ngroups groups"; }
 if grep -qw 'iommu=pt' /proc/cmdline; then
   dmesg | grep -q 'iommu: Default domain type: Passthrough'; check iommu_passthrough $? "$(dmesg | grep -o 'Default domain type: [A-Za-z]*' | head -n 1)"
 fi
@@ -346,7 +432,12 @@ for g in $PT_GROUPS; do
   out=$(/bin/vfio-probe $g $devs 2>&1); rc=$?
   check "vfio_probe_$g" $rc "$out"
 done
-[ -n "$PT" ]; check passthrough_devices $? "${PT:-none}"
+if [ "$EXPECT_RESCUE" = 1 ]; then
+  # the rescue entry: no vfio at all, every device on its own driver
+  [ -z "$PT" ] && [ ! -d /sys/module/vfio_pci ]; check rescue_no_vfio $? "passthrough:${PT:- none} vfio_pci $([ -d /sys/module/vfio_pci ] && echo loaded || echo 'not loaded')"
+else
+  [ -n "$PT" ]; check passthrough_devices $? "${PT:-none}"
+fi
 # the host's job: its bridge with the ports enslaved, the modules it asked for
 if [ -n "$EXPECT_BRIDGE" ]; then
   [ -d /sys/class/net/$EXPECT_BRIDGE/bridge ]; check bridge_up $? "$EXPECT_BRIDGE: $(ls /sys/class/net | tr '\n' ' ')"
