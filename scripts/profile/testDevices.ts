@@ -11,6 +11,8 @@ export const TEST_DEVICE_DRIVERS: readonly string[] = [
   'ich9-usb-uhci1', 'ich9-usb-uhci2', 'ich9-usb-uhci3', 'ich9-usb-uhci4', 'ich9-usb-uhci5', 'ich9-usb-uhci6',
   'ich9-usb-ehci1', 'ich9-usb-ehci2', 'usb-ehci', 'piix3-usb-uhci', 'piix4-usb-uhci', 'qemu-xhci', 'nec-usb-xhci',
   'usb-kbd', 'usb-mouse', 'usb-tablet', 'usb-hub',
+  // display devices (the GPU race: a DRM driver claiming the card before vfio-pci); no host display backend
+  'bochs-display', 'virtio-gpu-pci', 'virtio-vga', 'VGA', 'secondary-vga', 'qxl', 'qxl-vga',
   // storage and other controllers with no drive attached, test devices
   'ahci', 'virtio-scsi-pci', 'lsi53c895a', 'megasas', 'ich9-intel-hda', 'intel-hda', 'edu', 'pci-testdev',
 ]
