@@ -6,6 +6,8 @@ import { spawn } from 'node:child_process'
 import { existsSync, readFileSync, readdirSync } from 'node:fs'
 import { lstat, mkdir, readdir, symlink, writeFile } from 'node:fs/promises'
 import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { locateBootKernel } from '../../scripts/boot/bootKernel.js'
 import { makeBootDirs } from '../../scripts/boot/bootTest.js'
 import { qemuArgs } from '../../scripts/boot/qemuBoot.js'
 import { packagePath } from '../../scripts/shared/packagePaths.js'
@@ -33,7 +35,7 @@ test('SIGKILL of the CLI during a boot: its QEMU dies too (pdeathsig, no coopera
   let err = ''
   p.stderr.on('data', (d: Buffer) => { err += d.toString() })
   const exited = new Promise<NodeJS.Signals | null>((resolve) => p.on('exit', (_code, signal) => resolve(signal)))
-  const deadline = Date.now() + 240_000 // a boot slot may be busy with another developer's boot
+  const deadline = Date.now() + 280_000 // a boot slot may be busy with another boot (slots are machine-wide)
   while (qemu === undefined && Date.now() < deadline && p.exitCode === null) {
     qemu = childrenOf(p.pid!).find((c) => c.comm.startsWith('qemu-system'))?.pid
     await new Promise((r) => setTimeout(r, 100))
@@ -45,6 +47,34 @@ test('SIGKILL of the CLI during a boot: its QEMU dies too (pdeathsig, no coopera
   const gone = Date.now() + 5000
   while (existsSync(`/proc/${qemu}`) && !/State:\s+Z/.test(readFileSync(`/proc/${qemu}/status`, 'utf8')) && Date.now() < gone) await new Promise((r) => setTimeout(r, 50))
   t.false(existsSync(`/proc/${qemu}`) && !/State:\s+Z/.test(readFileSync(`/proc/${qemu}/status`, 'utf8')), 'QEMU is gone within 5 s')
+})
+
+test('SIGKILL of a process running runQemu: its QEMU dies too (the mechanism, on a paused guest: no boot slot needed)', async (t) => {
+  const dir = await tempDir(t)
+  const { vmlinux } = locateBootKernel(TEST_CACHE)
+  const script = path.join(dir, 'run.mjs')
+  const mod = pathToFileURL(packagePath('dist', 'scripts', 'boot', 'qemuBoot.js')).href
+  // -S: QEMU starts with its CPU stopped, so this costs no TCG time
+  await writeFile(script, `import { runQemu } from '${mod}'
+await runQemu({ machine: { iommu: 'none', devices: [] }, kernel: ${JSON.stringify(vmlinux)}, initrd: ${JSON.stringify(vmlinux)}, append: '', extra: ['-S'],
+  serialLog: '${dir}/serial.log', pidFile: '${dir}/qemu.pid', timeoutS: 120, accel: 'tcg' })
+`)
+  const p = spawn(process.execPath, [script], { stdio: 'ignore' })
+  const exited = new Promise<NodeJS.Signals | null>((resolve) => p.on('exit', (_c, signal) => resolve(signal)))
+  let qemu: number | undefined
+  t.teardown(() => { if (qemu && existsSync(`/proc/${qemu}`)) process.kill(qemu, 'SIGKILL') })
+  const deadline = Date.now() + 30_000
+  while (qemu === undefined && Date.now() < deadline) {
+    qemu = childrenOf(p.pid!).find((c) => c.comm.startsWith('qemu-system'))?.pid
+    await new Promise((r) => setTimeout(r, 50))
+  }
+  t.truthy(qemu, 'QEMU started')
+  p.kill('SIGKILL')
+  t.is(await exited, 'SIGKILL')
+  const alive = () => existsSync(`/proc/${qemu}`) && !/State:\s+Z/.test(readFileSync(`/proc/${qemu}/status`, 'utf8'))
+  const gone = Date.now() + 5000
+  while (alive() && Date.now() < gone) await new Promise((r) => setTimeout(r, 50))
+  t.false(alive(), 'QEMU is gone within 5 s')
 })
 
 test('work folders: unpredictable names, fresh 0700 directories, never a planted symlink', async (t) => {
@@ -78,19 +108,18 @@ test('work folders: unpredictable names, fresh 0700 directories, never a planted
   t.deepEqual(await readdir(victim), [], 'nothing reached the symlinks target')
 })
 
-test('bootOverlay empties a work folder without following a symlink planted inside it', async (t) => {
-  const { bootOverlay } = await import('../../scripts/boot/bootOverlay.js')
+test('a work folder is emptied without following a symlink planted inside it', async (t) => {
+  const { prepareWorkDir } = await import('../../scripts/boot/bootOverlay.js')
   const work = await tempDir(t)
   const victim = await tempDir(t)
-  const inputs = await tempDir(t)
   await mkdir(path.join(victim, 'keep'))
   await symlink(victim, path.join(work, 'overlay'))
   await symlink(victim, path.join(work, 'serial.log'))
-  const apkovl = path.join(inputs, 'bad.apkovl.tar.gz')
-  await writeFile(apkovl, 'not a tar') // stops at the unpack, right after the folder was emptied
-  await t.throwsAsync(bootOverlay({ apkovl, machine: { iommu: 'none', devices: [] }, expect: { vfioIds: [], vfioAddresses: [] }, workDir: work, timeoutS: 1, kernel: { vmlinux: 'x', modulesDir: 'x', kver: 'x', root: 'x' } as never }))
+  await writeFile(path.join(work, 'old'), 'x')
+  await prepareWorkDir(work)
   t.deepEqual(await readdir(victim), ['keep'], 'the symlinks target untouched')
-  t.false((await lstat(path.join(work, 'overlay'))).isSymbolicLink(), 'the planted link was removed, not followed')
+  t.deepEqual(await readdir(work), ['overlay'])
+  t.true((await lstat(path.join(work, 'overlay'))).isDirectory(), 'the planted link was removed, not followed')
 })
 
 test('qemuArgs refuses test devices outside the allowed set, whoever calls it', (t) => {
