@@ -10,13 +10,12 @@
  * to the guest through fw_cfg. The server's log lines come back with the report.
  */
 import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises'
-import fs from 'node:fs/promises'
 import path from 'node:path'
 import { HostbakeError } from '../shared/hostbakeError.js'
 import { shellQuote } from '../shared/shellQuote.js'
 import { readManifest } from '../netboot/netbootTree.js'
 import { startNetbootServer } from '../netboot/serve.js'
-import { logTail, parseGuestReport, type BootCheck } from './bootReport.js'
+import { readGuestVerdict, type BootCheck } from './bootReport.js'
 import { withBootSlot } from './bootSchedule.js'
 import { runQemu, type QemuMachine } from './qemuBoot.js'
 
@@ -106,11 +105,8 @@ async function bootNetbootNow(opts: NetbootBootOptions): Promise<NetbootReport> 
       machine: opts.machine, extra, serialLog: serialLogPath, pidFile: path.join(work, 'qemu.pid'), timeoutS: opts.timeoutS,
       accel: 'tcg',
     })
-    const serial = await fs.readFile(serialLogPath, 'utf8')
-    const guest = parseGuestReport(serial)
-    const passed = guest.checks.filter((c) => c.pass).length
-    const failed = guest.checks.length - passed
-    ok = !!guest.sentinel && guest.sentinel.failed === 0 && guest.sentinel.passed === passed && passed > 0 && failed === 0
+    const { guest, passed, failed, ok: pass, tail } = await readGuestVerdict(serialLogPath)
+    ok = pass
     const wallS = (performance.now() - started) / 1000
     log(`${opts.mac}: ${ok ? 'PASS' : 'FAIL'} ${passed} passed, ${failed} failed (${wallS.toFixed(2)} s)`)
     await writeFile(path.join(work, 'server.log'), serverLog.join('\n') + '\n')
@@ -120,7 +116,7 @@ async function bootNetbootNow(opts: NetbootBootOptions): Promise<NetbootReport> 
       ...(guest.guestUptimeS !== undefined ? { guestUptimeS: guest.guestUptimeS } : {}),
       serverLog, serialLogPath,
       ...(opts.keep || !ok ? { workDir: work } : {}),
-      ...(ok ? {} : { tail: logTail(serial) }),
+      ...(tail ? { tail } : {}),
     }
   } finally {
     await server.close()

@@ -45,7 +45,7 @@ import { buildInitramfs } from './initramfsBuild.js'
 import { ALPINE_ISO_FEATURES } from '../alpine/alpineDefaults.js'
 import { HostbakeError } from '../shared/hostbakeError.js'
 import type { BootKernel } from './bootKernel.js'
-import { logTail, parseGuestReport, type BootCheck } from './bootReport.js'
+import { readGuestVerdict, type BootCheck } from './bootReport.js'
 import { withBootSlot } from './bootSchedule.js'
 import { runQemu, type QemuMachine } from './qemuBoot.js'
 import { buildRootDisk, planRootDisk } from './rootDisk.js'
@@ -217,11 +217,8 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
       machine: opts.machine, kernel: kernel.vmlinux, initrd, append: cmdline, extra,
       serialLog: serialLogPath, pidFile: path.join(work, 'qemu.pid'), timeoutS: opts.timeoutS,
     })
-    const serial = await fs.readFile(serialLogPath, 'utf8')
-    const guest = parseGuestReport(serial)
-    const passed = guest.checks.filter((c) => c.pass).length
-    const failed = guest.checks.length - passed
-    ok = !!guest.sentinel && guest.sentinel.failed === 0 && guest.sentinel.passed === passed && passed > 0 && failed === 0
+    const { guest, passed, failed, ok: pass, tail } = await readGuestVerdict(serialLogPath)
+    ok = pass
     const wallS = (performance.now() - started) / 1000
     log(`${path.basename(apkovl)}: ${ok ? 'PASS' : 'FAIL'} ${passed} passed, ${failed} failed (${wallS.toFixed(2)} s)`)
     const keepWork = opts.keep || !ok
@@ -231,7 +228,7 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
       wallS, qemuWallS: run.qemuWallS, sentinelAtS: run.sentinelAtS, guestUptimeS: guest.guestUptimeS,
       overheadS: guest.guestUptimeS === undefined ? undefined : wallS - guest.guestUptimeS, stages: guest.stages,
       serialLogPath, workDir: keepWork ? work : undefined,
-      tail: ok ? undefined : logTail(serial),
+      tail,
       initramfs: { features: built.features, modules: built.modules, files: built.files },
       ...(guest.snapshot ? { snapshot: guest.snapshot } : {}),
     }

@@ -1,5 +1,7 @@
 // Parses the guest's own report from the serial log: `hostbake-guest: PASS|FAIL <name> <detail>` lines,
 // `hostbake-guest: uptime <s>`, and the sentinel `hostbake-guest: N passed, N failed`.
+import { readFile } from 'node:fs/promises'
+
 export const guestPrefix = 'hostbake-guest'
 export const sentinelPattern = /^hostbake-guest: (\d+) passed, (\d+) failed\r?$/m
 
@@ -45,4 +47,23 @@ export function parseGuestReport(serial: string): GuestReport {
 export function logTail(serial: string, lines = 40): string {
   if (serial.trim() === '') return '(the serial log is empty: the guest printed nothing, `quiet` hides the kernel)'
   return serial.split('\n').slice(-lines).join('\n')
+}
+
+export interface GuestVerdict {
+  guest: GuestReport
+  passed: number
+  failed: number
+  /** a pass is the guest's own: its sentinel says 0 failed, agrees with the checks it printed, and there was one */
+  ok: boolean
+  /** the serial log's last lines, when the verdict is not a clean pass */
+  tail?: string
+}
+
+export async function readGuestVerdict(serialLogPath: string): Promise<GuestVerdict> {
+  const serial = await readFile(serialLogPath, 'utf8')
+  const guest = parseGuestReport(serial)
+  const passed = guest.checks.filter((c) => c.pass).length
+  const failed = guest.checks.length - passed
+  const ok = !!guest.sentinel && guest.sentinel.failed === 0 && guest.sentinel.passed === passed && passed > 0 && failed === 0
+  return { guest, passed, failed, ok, ...(ok ? {} : { tail: logTail(serial) }) }
 }

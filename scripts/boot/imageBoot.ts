@@ -18,7 +18,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { HostbakeError } from '../shared/hostbakeError.js'
 import type { BootExpect, BootReport } from './bootOverlay.js'
-import { logTail, parseGuestReport } from './bootReport.js'
+import { readGuestVerdict } from './bootReport.js'
 import { withBootSlot } from './bootSchedule.js'
 import { renderExpect } from './initramfsBuild.js'
 import { runQemu, type QemuMachine } from './qemuBoot.js'
@@ -144,11 +144,8 @@ async function bootImageNow(opts: ImageBootOptions): Promise<BootReport & { menu
       machine: opts.machine, sata: opts.medium === 'cdrom', extra: planImageQemu({ ...opts, image }, work, expectFile),
       serialLog: serialLogPath, pidFile: path.join(work, 'qemu.pid'), timeoutS: opts.timeoutS,
     })
-    const serial = await fs.readFile(serialLogPath, 'utf8')
-    const guest = parseGuestReport(serial)
-    const passed = guest.checks.filter((c) => c.pass).length
-    const failed = guest.checks.length - passed
-    ok = !!guest.sentinel && guest.sentinel.failed === 0 && guest.sentinel.passed === passed && passed > 0 && failed === 0
+    const { guest, passed, failed, ok: pass, tail } = await readGuestVerdict(serialLogPath)
+    ok = pass
     const wallS = (performance.now() - started) / 1000
     log(`${path.basename(image)}: ${opts.firmware} ${opts.medium}: ${ok ? 'PASS' : 'FAIL'} ${passed} passed, ${failed} failed (${wallS.toFixed(2)} s)`)
     return {
@@ -156,7 +153,7 @@ async function bootImageNow(opts: ImageBootOptions): Promise<BootReport & { menu
       accel: run.accel, kvmFellBack: run.kvmFellBack,
       wallS, qemuWallS: run.qemuWallS, sentinelAtS: run.sentinelAtS, guestUptimeS: guest.guestUptimeS,
       overheadS: guest.guestUptimeS === undefined ? undefined : wallS - guest.guestUptimeS, stages: guest.stages,
-      serialLogPath, workDir: opts.keep || !ok ? work : undefined, tail: ok ? undefined : logTail(serial),
+      serialLogPath, workDir: opts.keep || !ok ? work : undefined, tail,
       initramfs: { features: [], modules: [], files: opts.expect.initramfsFiles ?? [] },
       ...(guest.snapshot ? { snapshot: guest.snapshot } : {}),
       menu,

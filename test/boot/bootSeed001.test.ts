@@ -9,7 +9,7 @@ import { loadForBuild } from '../snapshot/snapshotSupport.js'
 import { bootKernel, bootTimeoutS } from './bootHelpers.js'
 
 test('seed 001 (crypto sys install, Intel, group 4, two hostdevs, dongle by product) builds from its snapshot and boots', async (t) => {
-  const loaded = await loadForBuild(packagePath('test', 'boot', 'profiles', 'seed001-crypto.yaml'))
+  const loaded = await loadForBuild(packagePath('test', 'boot', 'with-snapshot', 'seed001-crypto.yaml'))
   t.deepEqual(loaded.profile.passthrough.devices.map((d) => d.address), ['0000:00:1d.0', '0000:00:1d.1', '0000:00:1d.2', '0000:00:1d.7'], 'the dongle\'s controller and the rest of its group')
   const overlay = await bakeHost(loaded)
   t.is(overlay.plan.root, '/dev/mapper/root', 'the host\'s root= stays in update-extlinux.conf')

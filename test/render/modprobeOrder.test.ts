@@ -13,10 +13,8 @@ import { loadForBuild } from '../snapshot/snapshotSupport.js'
 import { packagePath } from '../../scripts/shared/packagePaths.js'
 import { TEST_CACHE, tempDir } from '../testSupport.js'
 
-const profileFiles = [
-  ...(await readdir(packagePath('profiles'))).filter((f) => f.endsWith('.yaml')).map((f) => packagePath('profiles', f)),
-  ...(await readdir(packagePath('test', 'boot', 'profiles'))).filter((f) => f.endsWith('.yaml')).map((f) => packagePath('test', 'boot', 'profiles', f)),
-]
+const yamlIn = async (...dir: string[]) => (await readdir(packagePath(...dir))).filter((f) => f.endsWith('.yaml')).map((f) => packagePath(...dir, f))
+const profileFiles = [...await yamlIn('profiles'), ...await yamlIn('test', 'boot', 'profiles'), ...await yamlIn('test', 'boot', 'with-snapshot')]
 const norm = (m: string) => m.replaceAll('-', '_')
 
 for (const file of profileFiles) {

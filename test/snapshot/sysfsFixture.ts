@@ -176,7 +176,7 @@ export const seed001: FakeHost = {
 // Seed 001's host as it really is on disk: the crypto sys install above, booted by extlinux.
 export const seed001Crypto: FakeHost = { ...seed001, files: seed001CryptoFiles }
 
-// Seed 001's host on what QEMU can emulate (the boot test's machine, test/boot/profiles/seed001-crypto.yaml):
+// Seed 001's host on what QEMU can emulate (the boot test's machine, test/boot/with-snapshot/seed001-crypto.yaml):
 // no ICH10, so ICH9's three UHCI and one EHCI (8086:2934 2935 2936 293a, QEMU's subsystem 1af4:1100) share
 // group 4 at 00:1d.x, the dongle under 00:1d.0, the host on br0 over an e1000e, the same crypto install.
 const qemuUsb = (address: string, id: string, driver: string, cls: string): FakePci => ({ address, id, class: cls, driver, group: 4, subsystem: '1af4:1100' })
