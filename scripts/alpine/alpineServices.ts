@@ -11,7 +11,7 @@ export const SERVICE_PACKAGES: Readonly<Record<string, string>> = {
   hostname: 'openrc', bootmisc: 'openrc', 'mount-ro': 'openrc', killprocs: 'openrc', savecache: 'openrc',
   localmount: 'openrc', netmount: 'openrc', fsck: 'openrc', root: 'openrc', swap: 'openrc', urandom: 'openrc',
   seedrng: 'openrc', local: 'openrc', cgroups: 'openrc', hwdrivers: 'openrc', modloop: 'openrc',
-  procfs: 'openrc', sysfs: 'openrc', termencoding: 'openrc', machine_id: 'openrc', osclock: 'openrc', 'save-keymaps': 'openrc',
+  procfs: 'openrc', sysfs: 'openrc', termencoding: 'openrc', 'machine-id': 'openrc', osclock: 'openrc', 'save-keymaps': 'openrc',
   'save-termencoding': 'openrc', staticroute: 'openrc', numlock: 'openrc', consolefont: 'openrc', keymaps: 'openrc',
   mdev: 'busybox-mdev-openrc', syslog: 'busybox-openrc', klogd: 'busybox-openrc', crond: 'busybox-openrc', acpid: 'busybox-openrc',
   ntpd: 'busybox-openrc', udhcpd: 'busybox-openrc', watchdog: 'busybox-openrc', rdate: 'busybox-openrc', 'loadkmap': 'busybox-openrc',

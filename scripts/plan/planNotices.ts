@@ -36,7 +36,8 @@ export function planNotices(profile: Profile, host?: HostContext): string[] {
     const rerun = loader === 'grub' ? 'mkinitfs && grub-mkconfig -o /boot/grub/grub.cfg' : 'mkinitfs && update-extlinux'
     out.push(`Alpine's setup-disk rewrites features= in mkinitfs.conf and root=, modules= and default_kernel_opts (or /etc/default/grub): after setup-disk, take a new snapshot, render again, unpack the overlay over / and run \`apk add && ${rerun}\``)
   }
-  if (host) {
+  // (a snapshot taken after the overlay shows the devices on vfio-pci already: nothing to compare with then)
+  if (host && host.drivers.length > 0) {
     const passed = new Set(host.drivers.map((d) => d.module ?? d.driver).filter((m): m is string => m !== null).map(norm))
     for (const drv of profile.passthrough.preempt) {
       if (!passed.has(norm(drv))) {
