@@ -151,8 +151,11 @@ async function makeModloop(dir: string): Promise<{ kernel: string; modloop: stri
     'drivers/ata', 'drivers/scsi', 'drivers/cdrom', 'fs/9p', 'fs/fat', 'fs/nls', 'fs/ext4', 'fs/jbd2', 'fs/mbcache.ko', 'fs/isofs', 'fs/netfs',
     'fs/fscache', 'net/9p', 'virt', 'lib', 'crypto', 'net/packet', 'block']
   for (const rel of keep) {
-    const src = path.join(k.modulesDir, 'kernel', rel)
-    if (existsSync(src)) await fs.cp(src, path.join(kdir, 'kernel', rel), { recursive: true })
+    // a module file by its name in any tree: plain, or compressed as the harness's Alpine-shaped trees are
+    for (const name of [rel, `${rel}.zst`, `${rel}.xz`]) {
+      const src = path.join(k.modulesDir, 'kernel', name)
+      if (existsSync(src)) await fs.cp(src, path.join(kdir, 'kernel', name), { recursive: true })
+    }
   }
   for (const f of ['modules.order', 'modules.builtin', 'modules.builtin.modinfo']) await fs.copyFile(path.join(k.modulesDir, f), path.join(kdir, f))
   const { $ } = await import('zx')

@@ -166,12 +166,11 @@ else
     esac
   fi
 fi
+HAD_MARKER=0 HAD_SYSINIT=0 SYSINIT= OWN_PRE= OWN_POST= OWN_SKIPPED=
 if [ $OVL_OK = 1 ] || [ "$EXPECT_MEDIUM" != root ]; then
 # initramfs-init: default runlevels only with the marker (or without any apkovl); marker removed afterwards
-HAD_MARKER=0
 [ -f $SYSROOT/etc/.default_boot_services ] && HAD_MARKER=1
 # the links dangle until packages are installed: test with -L, not through ls/stat
-HAD_SYSINIT=0 SYSINIT=
 for l in $SYSROOT/etc/runlevels/sysinit/*; do { [ -L "$l" ] || [ -e "$l" ]; } && HAD_SYSINIT=1 SYSINIT="$SYSINIT ${l##*/}"; done
 rc_add() { mkdir -p $SYSROOT/etc/runlevels/$2; ln -sf /etc/init.d/$1 $SYSROOT/etc/runlevels/$2/$1; }
 if [ $HAD_MARKER = 1 ] || [ $OVL_OK = 0 ]; then
@@ -231,7 +230,6 @@ say "stage modloop modprobe=$ROOT_MODPROBE $(cut -d' ' -f1 /proc/uptime)"
 # sysinit services the overlay brings itself (Alpine's own come from packages), with OpenRC's rules: an entry is
 # a service by name; a script that is not executable does not run (librc rc_service_exists wants an x bit);
 # depend()'s `before hwdrivers` (or `before *`) runs it before hwdrivers, anything else after it.
-OWN_PRE= OWN_POST= OWN_SKIPPED=
 for l in $SYSROOT/etc/runlevels/sysinit/*; do
   svc=${l##*/}
   { [ -L "$l" ] || [ -e "$l" ]; } && [ -f $SYSROOT/etc/init.d/$svc ] || continue
