@@ -58,13 +58,12 @@ function run(cmd: string[], input: Buffer, what: string): Buffer {
   return r.stdout
 }
 
-/** Names in a newc archive, or a concatenation of them (the kernel unpacks every one; the stand-in is two). */
+/** Names in a newc archive, or in several concatenated ones (the kernel unpacks them all, in order). */
 export function listCpio(data: Buffer): string[] {
   const names: string[] = []
   let off = 0
   while (off + 110 <= data.length) {
-    // between concatenated archives: zero padding, as the kernel's unpacker skips it
-    if (data[off] === 0) { off += 4; continue }
+    if (data[off] === 0) { off++; continue } // padding between concatenated archives
     const magic = data.toString('latin1', off, off + 6)
     if (magic !== '070701' && magic !== '070702') throw new Error(`not a newc cpio archive at byte ${off}`)
     const field = (i: number) => parseInt(data.toString('latin1', off + 6 + i * 8, off + 14 + i * 8), 16)
