@@ -1,0 +1,20 @@
+// hostbake image: a diskless host's bootable ISO/USB image, remastered from the user's Alpine ISO.
+import { HostbakeError } from '../shared/hostbakeError.js'
+import { loadProfiles } from '../hostPipeline.js'
+import { flag, log, str, type VerbArgs } from './verb.js'
+
+export async function run(args: VerbArgs): Promise<number> {
+  const v = args.values
+  const base = str(v.base)
+  const output = str(v.output)
+  if (!base) throw new HostbakeError('image needs --base ALPINE.iso', { hint: 'hostbake image profiles/vmhost.yaml --base alpine-extended-3.22.0-x86_64.iso -o vmhost.iso' })
+  if (!output || output === '-') throw new HostbakeError('image needs -o FILE.iso (an image is not written to stdout)')
+  const [loaded] = await loadProfiles(args.positionals)
+  const { buildImage } = await import('../image/imageBuild.js')
+  const r = await buildImage({ loaded, base, ...(str(v.sha256) ? { sha256: str(v.sha256) } : {}), output, log })
+  log(`${r.output}: ${r.hostname} on Alpine ${r.base.release}, ${r.bytes} bytes, sha256 ${r.sha256}`)
+  log(`  boot menus: "${r.menus.entries[0].title}" (default), "${r.menus.entries[1].title}"`)
+  log(`  write it to a stick: dd if=${r.output} of=/dev/sdX bs=4M conv=fsync`)
+  if (flag(v.json)) process.stdout.write(`${JSON.stringify(r, null, 2)}\n`)
+  return 0
+}
