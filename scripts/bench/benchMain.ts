@@ -2,7 +2,7 @@
 // the same overlays the way aports' genapkovl-dhcp.sh does (mkdir + heredocs + rc_add + tar | gzip -9n
 // per host). Reports medians and the ratio; each variant runs ROUNDS times, alternating. Then the boot
 // benchmark: wall time per boot-testable profile and the harness overhead (wall minus guest uptime).
-// BENCH_BOOT_ROUNDS=0 skips the boots. The CLI's start-up is measured against `node -e 0` (startupBench).
+// BENCH_BOOT_ROUNDS=0 skips the boots, BENCH_IMAGE_ROUNDS=0 the image builds and boots (imageBench). The CLI's start-up is measured against `node -e 0` (startupBench).
 import { median } from '../shared/stats.js'
 import { spawnSync } from 'node:child_process'
 import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
@@ -15,10 +15,12 @@ import { packagePath } from '../shared/packagePaths.js'
 import { benchBoot, formatBootBench } from './bootBench.js'
 import { benchNetboot, formatNetbootBench } from './netbootBench.js'
 import { benchStartup, formatStartupBench } from './startupBench.js'
+import { benchImage, formatImageBench } from './imageBench.js'
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const BOOT_ROUNDS = Number(process.env.BENCH_BOOT_ROUNDS ?? 3)
+const IMAGE_ROUNDS = Number(process.env.BENCH_IMAGE_ROUNDS ?? 3)
 
 // Four kinds of host, as in profiles/: ids + preempt, by address, AMD diskless with a key, GPU.
 function profileText(i: number): string {
@@ -101,14 +103,14 @@ async function main(): Promise<void> {
       speedupVsShell: +(shMed / hbMed).toFixed(1),
       startup: benchStartup(cli, profiles[0].file, path.join(work, 'one')),
       boot: BOOT_ROUNDS > 0 ? await benchBoot(BOOT_ROUNDS) : undefined,
-      netboot: BOOT_ROUNDS > 0 ? await benchNetboot(BOOT_ROUNDS) : undefined,
+      image: IMAGE_ROUNDS > 0 ? await benchImage(IMAGE_ROUNDS) : undefined,
     }
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
     process.stderr.write(`bench: hostbake ${report.hostbake.hostsPerSecond} hosts/s (${report.hostbake.msPerHost} ms/host), ` +
       `shell ${report.shellBaseline.hostsPerSecond} hosts/s: ${report.speedupVsShell}x\n`)
     process.stderr.write(formatStartupBench(report.startup))
     if (report.boot) process.stderr.write(formatBootBench(report.boot))
-    if (report.netboot) process.stderr.write(formatNetbootBench(report.netboot))
+    if (report.image) process.stderr.write(formatImageBench(report.image))
   } finally {
     await rm(work, { recursive: true, force: true })
   }
