@@ -12,6 +12,8 @@ export async function run(args: VerbArgs): Promise<number> {
   const dir = str(v['stand-in-media'])
   const image = str(v.image)
   if (dir !== undefined && image !== undefined) throw new HostbakeError('--stand-in-media and --image are two different runs: give one')
+  const { checkTools, MEDIA_TOOLS } = await import('../image/imageTools.js')
+  checkTools(MEDIA_TOOLS, `boot-test ${dir !== undefined ? '--stand-in-media' : '--image'}`)
   if (dir !== undefined) {
     if (args.positionals.length > 0) throw new HostbakeError('--stand-in-media DIR writes media and boots nothing: give no PROFILE')
     const { writeStandInMedia } = await import('../boot/standInMedia.js')

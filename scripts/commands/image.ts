@@ -10,6 +10,8 @@ export async function run(args: VerbArgs): Promise<number> {
   if (!base) throw new HostbakeError('image needs --base ALPINE.iso', { hint: 'hostbake image profiles/vmhost.yaml --base alpine-extended-3.22.0-x86_64.iso -o vmhost.iso' })
   if (!output || output === '-') throw new HostbakeError('image needs -o FILE.iso (an image is not written to stdout)')
   const [loaded] = await loadProfiles(args.positionals)
+  const { checkTools, IMAGE_TOOLS } = await import('../image/imageTools.js')
+  checkTools(IMAGE_TOOLS, 'hostbake image')
   const { buildImage } = await import('../image/imageBuild.js')
   const r = await buildImage({ loaded, base, ...(str(v.sha256) ? { sha256: str(v.sha256) } : {}), output, log })
   log(`${r.output}: ${r.hostname} on Alpine ${r.base.release}, ${r.bytes} bytes, sha256 ${r.sha256}`)
