@@ -26,6 +26,7 @@ export async function remasterIso(base: string, output: string, files: IsoFile[]
     await fs.utimes(local, when, when)
     maps.push('-map', local, f.isoPath)
   }
+  await fs.mkdir(path.dirname(path.resolve(output)), { recursive: true })
   const tmp = path.join(path.dirname(path.resolve(output)), `.${path.basename(output)}.${process.pid}.tmp`)
   await fs.rm(tmp, { force: true })
   const env = { ...process.env, SOURCE_DATE_EPOCH: String(epochS) }

@@ -55,13 +55,19 @@ test('the image holds the overlay at the top level, the supplement after Alpine\
   t.regex(list, /^etc\/hostbake\/vfio-override\.sh$/m)
 })
 
-test('two builds of one profile on one base are byte-identical', async (t) => {
+test('two builds of one profile on one base are byte-identical, whatever the time, time zone and umask', async (t) => {
   const dir = await tempDir(t)
   const a = await makeImage(dir, 'a')
   await new Promise((r) => setTimeout(r, 1100))
   const b = await makeImage(dir, 'b')
   t.is(a.sha256, b.sha256)
   t.true((await fs.readFile(a.output)).equals(await fs.readFile(b.output)))
+  // the CLI in another process, another time zone, a umask that would strip read bits, into a new folder
+  const media = await standIn()
+  const c = path.join(dir, 'sub', 'c.iso')
+  const cli = (await import('../testSupport.js')).CLI
+  await $({ quiet: true, env: { ...process.env, TZ: 'Pacific/Kiritimati' } })`sh -c ${'umask 077 && exec "$0" "$@"'} ${process.execPath} ${cli} image ${IMAGE_PROFILE} --base ${media.iso} -o ${c}`
+  t.true((await fs.readFile(c)).equals(await fs.readFile(a.output)))
 })
 
 test('menus: the rescue entry has no vfio, no IOMMU options, no supplement; timeouts default to the base\'s', async (t) => {
