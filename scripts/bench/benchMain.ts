@@ -103,6 +103,7 @@ async function main(): Promise<void> {
       speedupVsShell: +(shMed / hbMed).toFixed(1),
       startup: benchStartup(cli, profiles[0].file, path.join(work, 'one')),
       boot: BOOT_ROUNDS > 0 ? await benchBoot(BOOT_ROUNDS) : undefined,
+      netboot: BOOT_ROUNDS > 0 ? await benchNetboot(BOOT_ROUNDS) : undefined,
       image: IMAGE_ROUNDS > 0 ? await benchImage(IMAGE_ROUNDS) : undefined,
     }
     process.stdout.write(`${JSON.stringify(report, null, 2)}\n`)
@@ -110,6 +111,7 @@ async function main(): Promise<void> {
       `shell ${report.shellBaseline.hostsPerSecond} hosts/s: ${report.speedupVsShell}x\n`)
     process.stderr.write(formatStartupBench(report.startup))
     if (report.boot) process.stderr.write(formatBootBench(report.boot))
+    if (report.netboot) process.stderr.write(formatNetbootBench(report.netboot))
     if (report.image) process.stderr.write(formatImageBench(report.image))
   } finally {
     await rm(work, { recursive: true, force: true })

@@ -14,7 +14,7 @@ import type { LoadedProfile } from '../profile/profileLoad.js'
 export async function run(args: VerbArgs): Promise<number> {
   const v = args.values
   if (str(v['stand-in-media']) !== undefined || str(v.image) !== undefined) return (await import('./bootTestMedia.js')).run(args)
-  if (str(v.firmware) !== undefined || str(v.medium) !== undefined) throw new HostbakeError('--firmware and --medium choose how --image boots: give --image FILE')
+  if (str(v.medium) !== undefined || (str(v.firmware) !== undefined && str(v.netboot) === undefined)) throw new HostbakeError('--firmware and --medium choose how --image (or --netboot, --firmware only) boots: give --image FILE or --netboot TREE')
   const cacheDir = resolveCacheDir(str(v.cache))
   const [kernelFile, modloop] = [str(v.kernel), str(v.modloop)]
   if ((kernelFile === undefined) !== (modloop === undefined)) throw new HostbakeError('--kernel and --modloop go together: a kernel image and its modules (e.g. Alpine\'s vmlinuz-lts and modloop-lts)')

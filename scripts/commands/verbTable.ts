@@ -64,15 +64,20 @@ export const VERBS: Record<string, Verb> = {
   'boot-test': {
     summary: 'boot each profile with a test: section in QEMU; the guest\'s own checks are the verdict',
     usage: 'boot-test [PROFILE...] [--profiles DIR | --examples] [--json] [--junit FILE] [--keep] [--timeout S] [--shard I/N]\n' +
-      '          [--kernel VMLINUZ --modloop MODLOOP] [--cache DIR] [--prepare]\n' +
+      '          [--kernel VMLINUZ --modloop MODLOOP] [--cache DIR] [--prepare] [--source-root DIR]\n' +
+      '          [--netboot TREE [--firmware bios|uefi] [--mac MAC]]   (network boot of a `hostbake pxe` tree)\n' +
       '       boot-test PROFILE --image FILE.iso [--firmware bios|uefi] [--medium cdrom|usb]   (boot an image through its menu)\n' +
-      '       boot-test --stand-in-media DIR   (the stand-in Alpine ISO and netboot files the harness boots)',
+      '       boot-test --stand-in-media DIR   (the stand-in Alpine ISO and netboot files the harness boots)\n' +
+      '          boot-test PROFILE --apkovl FILE [--apkovl FILE...]   (boot given overlays on PROFILE\'s test machine, with its expectations)',
     example: 'hostbake boot-test --shard 1/2 --junit junit.xml',
     options: {
       json, profiles, examples,
       junit: { type: 'string' }, keep: { type: 'boolean' }, timeout: { type: 'string' }, shard: { type: 'string' },
       kernel: { type: 'string' }, modloop: { type: 'string' }, cache: { type: 'string' }, prepare: { type: 'boolean' },
-      image: { type: 'string' }, firmware: { type: 'string' }, medium: { type: 'string' }, 'stand-in-media': { type: 'string' },
+      'source-root': sourceRoot,
+      apkovl: { type: 'string', multiple: true },
+      netboot: { type: 'string' }, firmware: { type: 'string' }, mac: { type: 'string' },
+      image: { type: 'string' }, medium: { type: 'string' }, 'stand-in-media': { type: 'string' },
     },
     positionals: [0, MANY],
     load: () => import('./bootTest.js'),
@@ -83,6 +88,26 @@ export const VERBS: Record<string, Verb> = {
     example: 'hostbake image profiles/vmhost.yaml --base alpine-extended-3.22.0-x86_64.iso -o vmhost.iso',
     options: { base: { type: 'string' }, sha256: { type: 'string' }, output, json }, positionals: [1, 1], required: ['output'],
     load: () => import('./image.js'),
+  },
+  pxe: {
+    summary: 'a netboot tree for diskless hosts: per-MAC overlays and iPXE scripts, Alpine\'s netboot files, a dnsmasq snippet',
+    usage: 'pxe [PROFILE...] [--profiles DIR] --alpine NETBOOT --url URL -o TREE [--alpine-version V] [--repo URL]\n' +
+      '          [--unknown alpine|exit|stop] [--dhcp proxy|proxy=NET|START-END] [--tftp-root DIR] [--efi ipxe.efi|snponly.efi]',
+    example: 'hostbake pxe --alpine alpine-netboot-3.22.2-x86_64.tar.gz --url http://192.168.1.5:8080 -o netboot/',
+    options: {
+      output, profiles,
+      alpine: { type: 'string' }, 'alpine-version': { type: 'string' }, url: { type: 'string' }, repo: { type: 'string' },
+      unknown: { type: 'string' }, dhcp: { type: 'string' }, 'tftp-root': { type: 'string' }, efi: { type: 'string' },
+    },
+    positionals: [0, MANY], required: ['alpine', 'url', 'output'],
+    load: () => import('./pxe.js'),
+  },
+  serve: {
+    summary: 'serve a netboot tree over HTTP (loopback unless --listen says otherwise); one log line per request, by host',
+    usage: 'serve TREE [--listen ADDRESS:PORT]',
+    example: 'hostbake serve netboot/ --listen 192.168.1.5:8080',
+    options: { listen: { type: 'string' } }, positionals: [1, 1],
+    load: () => import('./serve.js'),
   },
   snapshot: {
     summary: 'the host snapshot collector (--collector), or run it over a tree (--sysfs DIR; / for this host)',

@@ -50,8 +50,8 @@ export interface HostPlan {
 }
 
 // A diskless host boots Alpine's stock initramfs (no vfio modules, the build host's modprobe.d): early binding
-// needs the per-host supplementary initramfs that `hostbake image` writes next to it.
-export const DISKLESS_SUPPLEMENT = 'boot/hostbake-<host>.cpio.gz, written by hostbake image'
+// needs the per-host supplementary initramfs that `hostbake image` (or `hostbake pxe`) writes next to it.
+export const DISKLESS_SUPPLEMENT = 'boot/hostbake-<host>.cpio.gz, written by hostbake image or hostbake pxe'
 export const OVERRIDE_SCRIPT = '/etc/hostbake/vfio-override.sh' // under /etc so lbu commit keeps it
 export function planHost(profile: Profile, fingerprint?: Map<string, Fingerprint>, host?: HostContext): HostPlan {
   const kernel = planKernel(profile.alpine)
@@ -99,46 +99,6 @@ export function planHost(profile: Profile, fingerprint?: Map<string, Fingerprint
     pools: planPools(profile),
     guests,
   }
-}
-
-function planKernelOpts(profile: Profile): Item[] {
-  const opts: Item[] = profile.boot.kernelOpts.map((o) => ({ value: o, reason: 'boot.kernelOpts' }))
-  const has = (key: string) => profile.boot.kernelOpts.some((o) => o.split('=')[0] === key)
-  if (profile.cpu === 'intel' && !has('intel_iommu')) {
-    opts.push({ value: 'intel_iommu=on', reason: 'cpu: intel: Alpine kernels build VT-d without default-on' })
-  }
-  if (!has('iommu')) {
-    opts.push({ value: 'iommu=pt', reason: 'passthrough domain: host devices skip DMA translation, guest devices are isolated' })
-  }
-  return opts
-}
-
-function planInitramfsModules(profile: Profile, hasDevices: boolean): Item[] {
-  const given = profile.boot.initramfsModules
-  const base = given ?? (profile.install === 'sys' ? ALPINE_SYS_INITRAMFS_MODULES : ALPINE_DISKLESS_INITRAMFS_MODULES)
-  const reason = given ? 'boot.initramfsModules' : `Alpine's default for ${profile.install} installs`
-  const items: Item[] = base.map((m) => ({ value: m, reason }))
-  const present = new Set(base.map((m) => m.replaceAll('-', '_')))
-  if (hasDevices) {
-    for (const m of VFIO_CMDLINE_MODULES) {
-      if (present.has(m.replaceAll('-', '_'))) continue
-      items.push({
-        value: m,
-        reason: (m === 'vfio_iommu_type1'
-          ? 'a softdep of vfio that busybox modprobe does not follow: load it by name'
-          : 'loaded before coldplug, so vfio-pci claims its devices before any host driver') +
-          (profile.install === 'diskless' ? `; diskless: only with the supplementary initramfs (${DISKLESS_SUPPLEMENT}), Alpine's stock one has no vfio modules` : ''),
-      })
-    }
-  }
-  return items
-}
-
-function planFeatures(): Item[] {
-  return [
-    ...ALPINE_DEFAULT_FEATURES.map((f) => ({ value: f, reason: "mkinitfs' default feature" })),
-    { value: 'vfio', reason: 'features.d/vfio.modules: the VFIO modules in the initramfs' },
-  ]
 }
 
 // Module files by kernel series; globs (.ko*) because Alpine compresses modules (.ko.gz, .ko.zst).
@@ -197,10 +157,10 @@ function planModprobe(profile: Profile, preempt: string[], ids: Item[], addresse
   return lines
 }
 
-function planPreemptOrdering(profile: Profile, hasDevices: boolean): Item[] {
-  const viaModules = profile.install === 'sys' ? 'modules= in update-extlinux.conf'
-    : `modules= on the boot media command line, from the supplementary initramfs (${DISKLESS_SUPPLEMENT})`
-  return profile.passthrough.preempt.map((drv) => ({
+function planPreemptOrdering(profile: Profile, preempt: Item[], hasDevices: boolean): Item[] {
+  const viaModules = profile.install === 'diskless' ? `modules= on the boot media command line, with the supplementary initramfs (${DISKLESS_SUPPLEMENT})`
+    : profile.boot.loader === 'grub' ? 'modules= in GRUB_CMDLINE_LINUX_DEFAULT' : 'modules= on the kernel command line (update-extlinux.conf or /etc/default/grub)'
+  return preempt.map(({ value: drv, reason: why }) => ({
     value: drv,
     reason: `${why}: ` + (DRIVERS_WITH_OWN_SOFTDEP.has(drv.replaceAll('-', '_'))
       ? `has a softdep of its own, so kmod ignores softdep and install lines for it: vfio-pci wins only because ${viaModules} loads it before coldplug (keep vfio-pci there)`

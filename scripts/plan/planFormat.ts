@@ -20,11 +20,11 @@ export function formatPlan(plan: HostPlan, overlayFiles: string[]): string {
   section('initramfs modules (modules=)', plan.initramfsModules)
   if (plan.mkinitfsFeatures.length > 0) section('mkinitfs features (mkinitfs.conf)', plan.mkinitfsFeatures)
   section('vfio ids', plan.vfioIds)
-  section('vfio addresses', plan.vfioAddresses.map((a) => ({ value: a.address, reason: a.id ? `driver_override, expected ${a.id}` : 'driver_override' })))
+  section('vfio addresses', plan.vfioAddresses.map((a) => ({ value: a.address, reason: `driver_override; ${guardClaim(a)}` })))
   if (plan.install === 'diskless' && plan.vfioModules.length > 0) {
     // the stock initramfs cannot bind: say where early binding comes from instead of promising it
     out.push(`early binding (diskless): Alpine's stock initramfs has no vfio modules and none of this host's modprobe.d;`,
-      `  the supplementary initramfs boot/hostbake-${plan.hostname}.cpio.gz (hostbake image) brings both, listed after it in the boot menus.`,
+      `  the supplementary initramfs boot/hostbake-${plan.hostname}.cpio.gz (hostbake image or hostbake pxe) brings both, listed after it.`,
       `  Without it the host drivers claim the devices before the overlay is unpacked.`)
     section('mkinitfs features.d/vfio.modules (not used at boot: diskless boots the stock initramfs)', plan.vfioModules)
   } else section('mkinitfs features.d/vfio.modules', plan.vfioModules)
