@@ -45,7 +45,7 @@ const SYSLINUX_FILES = {
 const MODLOOP_SUBSET = ['drivers/vfio', 'drivers/usb', 'drivers/virtio', 'drivers/net/ethernet/intel/e1000e', 'drivers/net/ethernet/intel/e1000',
   'drivers/net/tun.ko', 'drivers/net/virtio_net.ko', 'drivers/net/net_failover.ko', 'net/core/failover.ko', 'drivers/block', 'drivers/ata', 'drivers/scsi', 'drivers/cdrom', 'drivers/firmware/qemu_fw_cfg.ko', 'fs/9p', 'fs/fat',
   'fs/nls', 'fs/ext4', 'fs/jbd2', 'fs/mbcache.ko', 'fs/isofs', 'fs/squashfs', 'fs/netfs', 'fs/fscache', 'net/9p', 'net/bridge', 'net/802',
-  'net/llc', 'net/packet', 'net/ipv6', 'virt', 'lib', 'crypto', 'block']
+  'net/llc', 'net/packet', 'net/ipv6', 'virt', 'lib', 'crypto', 'block', 'arch/x86/crypto']
 // Alpine builds its media with SOURCE_DATE_EPOCH (BASE); so do we: the stand-in is the same bytes every build
 const STAND_IN_EPOCH = 1748563200 // 2025-05-30, the day of alpine-standard-3.22.0
 
@@ -161,8 +161,10 @@ export async function buildStockImage(kernel: BootKernel, features: readonly str
 async function buildModloop(kernel: BootKernel, output: string, stage: string): Promise<void> {
   const kdir = path.join(stage, 'lib', 'modules', kernel.kver)
   for (const rel of MODLOOP_SUBSET) {
-    const src = path.join(kernel.modulesDir, 'kernel', rel)
-    if (existsSync(src)) await fs.cp(src, path.join(kdir, 'kernel', rel), { recursive: true })
+    // a single module may be compressed in the boot tree (.ko.zst, .ko.xz): take it as the tree names it
+    const found = (rel.endsWith('.ko') ? ['', '.zst', '.xz', '.gz'] : ['']).map((ext) => `${rel}${ext}`)
+      .find((r) => existsSync(path.join(kernel.modulesDir, 'kernel', r)))
+    if (found) await fs.cp(path.join(kernel.modulesDir, 'kernel', found), path.join(kdir, 'kernel', found), { recursive: true })
   }
   for (const f of ['modules.order', 'modules.builtin', 'modules.builtin.modinfo']) await fs.copyFile(path.join(kernel.modulesDir, f), path.join(kdir, f))
   await $({ quiet: true })`depmod -b ${stage} ${kernel.kver}`.timeout('60s')

@@ -26,7 +26,7 @@ const VALUE = /^[A-Za-z0-9_.:-]{1,64}$/
 
 // Problems with one -device argument, or [] when it is an allowed device definition.
 export function testDeviceProblems(arg: string): string[] {
-  if (!/^[a-z0-9][a-z0-9-]*(,|$)/.test(arg)) return [`${JSON.stringify(arg)}: expected a device driver name first, like e1000e,addr=03.0 (QEMU options such as -object are not device definitions)`]
+  if (!/^[A-Za-z0-9][A-Za-z0-9-]*(,|$)/.test(arg)) return [`${JSON.stringify(arg)}: expected a device driver name first, like e1000e,addr=03.0 (QEMU options such as -object are not device definitions)`]
   if (arg.includes(',,')) return ['",," (an escaped comma) is not accepted in test devices']
   const [driver, ...props] = arg.split(',')
   const problems: string[] = []
