@@ -13,7 +13,7 @@ import { loadProfiles } from '../hostPipeline.js'
 import { buildStandInMedia } from '../boot/standInMedia.js'
 import { locateBootKernel } from '../boot/bootKernel.js'
 import { bootTestProfile } from '../boot/bootTest.js'
-import { bootTestNetboot } from '../netboot/netbootBootTest.js'
+import { bootTestNetboot } from '../boot/netbootTest.js'
 import { buildPxeTree } from '../netboot/pxeBuild.js'
 
 export interface NetbootBenchRow { variant: string; runs: number; ok: number; medianSentinelS: number; medianGuestS: number; medianBeforeKernelS: number; ratioToDirect: number }

@@ -85,7 +85,7 @@ async function runNetboot(loaded: LoadedProfile[], tree: string, v: VerbArgs['va
   if (firmware !== 'bios' && firmware !== 'uefi') throw new HostbakeError(`--firmware ${firmware}: expected bios or uefi`)
   const mac = str(v.mac)?.toLowerCase().replaceAll('-', ':')
   if (mac !== undefined && !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac)) throw new HostbakeError(`--mac ${v.mac}: expected a MAC like 52:54:00:12:34:56`)
-  const { bootTestNetboot } = await import('../netboot/netbootBootTest.js')
+  const { bootTestNetboot } = await import('../boot/netbootTest.js')
   // a network boot takes ~3x a direct kernel boot under TCG: iPXE, the bzImage, DHCP twice
   const bootTimeout = str(v.timeout) === undefined ? 180 : timeoutS
   let bad = 0

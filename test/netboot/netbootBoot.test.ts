@@ -4,7 +4,7 @@ import test from 'ava'
 import { rm } from 'node:fs/promises'
 import path from 'node:path'
 import { loadProfiles } from '../../scripts/hostPipeline.js'
-import { bootTestNetboot, type NetbootTestResult } from '../../scripts/netboot/netbootBootTest.js'
+import { bootTestNetboot, type NetbootTestResult } from '../../scripts/boot/netbootTest.js'
 import { runCli } from '../testSupport.js'
 import { makeTree, NETBOOT_PROFILES } from './netbootSupport.js'
 

@@ -6,10 +6,10 @@ import path from 'node:path'
 import { HostbakeError } from '../shared/hostbakeError.js'
 import { bakeHost } from '../hostPipeline.js'
 import type { LoadedProfile } from '../profile/profileLoad.js'
-import { readManifest } from './netbootTree.js'
-import { overlayPath } from './ipxeRender.js'
-import { planBootExpect, planBootMachine } from '../boot/bootTest.js'
-import { bootNetboot, type Firmware, type NetbootReport } from './netbootBoot.js'
+import { readManifest } from '../netboot/netbootTree.js'
+import { overlayPath } from '../netboot/ipxeRender.js'
+import { planBootExpect, planBootMachine } from './bootTest.js'
+import { bootNetboot, type Firmware, type NetbootReport } from './bootNetboot.js'
 
 export interface NetbootTestOptions {
   tree: string
