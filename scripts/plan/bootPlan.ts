@@ -7,6 +7,10 @@ import {
   ALPINE_DEFAULT_FEATURES, ALPINE_DISKLESS_INITRAMFS_MODULES, ALPINE_NETBOOT_INITRAMFS_MODULES, ALPINE_SYS_INITRAMFS_MODULES,
 } from '../alpine/alpineDefaults.js'
 import type { Profile } from '../profile/profileSchema.js'
+
+// A diskless host boots Alpine's stock initramfs (no vfio modules, the build host's modprobe.d): early binding
+// needs the per-host supplementary initramfs that `hostbake image` (or `hostbake pxe`) writes next to it.
+export const DISKLESS_SUPPLEMENT = 'boot/hostbake-<host>.cpio.gz, written by hostbake image or hostbake pxe'
 import type { HostContext } from '../profile/profileLoad.js'
 
 export interface Item {
@@ -121,9 +125,10 @@ function planInitramfsModules(profile: Profile, hasDevices: boolean, hostModules
   }
   if (hasDevices) {
     for (const m of VFIO_CMDLINE_MODULES) {
-      add(m, m === 'vfio_iommu_type1'
+      add(m, (m === 'vfio_iommu_type1'
         ? 'a softdep of vfio that busybox modprobe does not follow: load it by name'
-        : 'loaded before coldplug, so vfio-pci claims its devices before any host driver')
+        : 'loaded before coldplug, so vfio-pci claims its devices before any host driver') +
+        (profile.install === 'diskless' ? `; diskless: only with the supplementary initramfs (${DISKLESS_SUPPLEMENT}), Alpine's stock one has no vfio modules` : ''))
     }
   }
   return items

@@ -7,7 +7,7 @@ import { RUNLEVELS, type Profile, type Runlevel } from '../profile/profileSchema
 import { bindsById, derivedServices, type Fingerprint } from '../profile/profileRules.js'
 import type { HostContext } from '../profile/profileLoad.js'
 import { planGuests, planPools, type PlannedGuest, type PlannedPool } from './libvirtPlan.js'
-import { planBoot, type Item, type Loader } from './bootPlan.js'
+import { DISKLESS_SUPPLEMENT, planBoot, type Item, type Loader } from './bootPlan.js'
 import { planIdle, planNotices, planPreempt } from './planNotices.js'
 
 export type { Item } from './bootPlan.js'
@@ -49,9 +49,6 @@ export interface HostPlan {
   guests: PlannedGuest[]
 }
 
-// A diskless host boots Alpine's stock initramfs (no vfio modules, the build host's modprobe.d): early binding
-// needs the per-host supplementary initramfs that `hostbake image` (or `hostbake pxe`) writes next to it.
-export const DISKLESS_SUPPLEMENT = 'boot/hostbake-<host>.cpio.gz, written by hostbake image or hostbake pxe'
 export const OVERRIDE_SCRIPT = '/etc/hostbake/vfio-override.sh' // under /etc so lbu commit keeps it
 export function planHost(profile: Profile, fingerprint?: Map<string, Fingerprint>, host?: HostContext): HostPlan {
   const kernel = planKernel(profile.alpine)

@@ -10,7 +10,7 @@ const yaml = (install: string) => `hostname: h1\ncpu: intel\ninstall: ${install}
 test('diskless: early binding is attributed to the supplementary initramfs, never to the stock one', (t) => {
   const text = formatPlan(planHost(parseProfile(yaml('diskless'))), [])
   t.regex(text, /early binding \(diskless\): Alpine's stock initramfs has no vfio modules/)
-  t.regex(text, /boot\/hostbake-h1\.cpio\.gz \(hostbake image\)/)
+  t.regex(text, /boot\/hostbake-h1\.cpio\.gz \(hostbake image or hostbake pxe\)/)
   t.regex(text, /features\.d\/vfio\.modules \(not used at boot: diskless boots the stock initramfs\)/)
   for (const line of text.split('\n').filter((l) => /before coldplug/.test(l))) t.regex(line, /supplementary initramfs/, line)
 })
