@@ -14,7 +14,7 @@ import type { LoadedProfile } from '../profile/profileLoad.js'
 export async function run(args: VerbArgs): Promise<number> {
   const v = args.values
   if (str(v['stand-in-media']) !== undefined || str(v.image) !== undefined) return (await import('./bootTestMedia.js')).run(args)
-  if (str(v.medium) !== undefined || (str(v.firmware) !== undefined && str(v.netboot) === undefined)) throw new HostbakeError('--firmware and --medium choose how --image (or --netboot, --firmware only) boots: give --image FILE or --netboot TREE')
+  if (str(v.medium) !== undefined) throw new HostbakeError('--medium chooses how --image boots: give --image FILE')
   const cacheDir = resolveCacheDir(str(v.cache))
   const [kernelFile, modloop] = [str(v.kernel), str(v.modloop)]
   if ((kernelFile === undefined) !== (modloop === undefined)) throw new HostbakeError('--kernel and --modloop go together: a kernel image and its modules (e.g. Alpine\'s vmlinuz-lts and modloop-lts)')
@@ -41,7 +41,7 @@ export async function run(args: VerbArgs): Promise<number> {
   checkBootTools()
   const tree = str(v.netboot)
   if (tree !== undefined) return runNetboot(loaded, tree, v, timeoutS)
-  for (const o of ['firmware', 'mac']) if (str(v[o]) !== undefined) throw new HostbakeError(`--${o} goes with --netboot TREE`)
+  for (const o of ['firmware', 'mac']) if (str(v[o]) !== undefined) throw new HostbakeError(`--${o} goes with --netboot TREE${o === 'firmware' ? ' (or --image FILE)' : ''}`)
   const harness = await harnessKernel(cacheDir, flag(v.prepare))
   if (prepareOnly) {
     log(`boot-test kernel ${harness.kver} ready in ${cacheDir}`)
