@@ -46,6 +46,8 @@ test('the GitHub workflow passes actionlint and boot-tests every shard into a JU
   t.regex(runs, new RegExp(`hostbake boot-test --shard \\$\\{\\{ matrix.shard \\}\\}/${SCAFFOLD_SHARDS} --junit junit-`))
   t.regex(runs, /npm i -g hostbake@9\.8\.7/)
   t.regex(runs, /apt-get install -y --no-install-recommends .*qemu-system-x86/)
+  // one package list: the README stub names the same packages the workflow installs (boot-tools.json)
+  t.regex(files.get('README.md')!, /apt-get install [^`]*e2fsprogs[^`]*qemu-system-x86/)
   const uses = job.steps.map((s: { uses?: string }) => s.uses ?? '')
   t.true(uses.some((u: string) => u.startsWith('actions/cache@')), 'the kernel is cached')
   t.true(job.steps.some((s: { if?: string; uses?: string }) => s.if === 'failure()' && s.uses?.startsWith('actions/upload-artifact@')), 'serial logs on failure')
