@@ -104,12 +104,15 @@ export async function loadProfiles(files: string[], opts: LoadOptions = {}): Pro
     throw problems.find((p) => !(p instanceof ProfileError))
   }
   const loaded = results.map((r) => (r as PromiseFulfilledResult<LoadedProfile>).value)
+  // every clash, not only the first
   const byHost = new Map<string, string>()
+  const clashes: ProfileProblem[] = []
   for (const l of loaded) {
     const other = byHost.get(l.profile.hostname)
-    if (other) throw new ProfileError([{ file: l.file, field: 'hostname', message: `${l.profile.hostname} is also the hostname of ${other}: both would write ${l.profile.hostname}.apkovl.tar.gz` }])
-    byHost.set(l.profile.hostname, l.file)
+    if (other) clashes.push({ ...l.locate(['hostname'], `${l.profile.hostname} is also the hostname of ${other}: both would write ${l.profile.hostname}.apkovl.tar.gz`) })
+    else byHost.set(l.profile.hostname, l.file)
   }
+  if (clashes.length > 0) throw new ProfileError(clashes)
   checkMacsAcrossProfiles(loaded)
   return loaded
 }

@@ -75,3 +75,16 @@ test('diff OLD NEW works without --snapshot; snapshot --sysfs of a tree without 
   t.is(bad.code, 2)
   t.regex(bad.stderr, /diff takes two snapshots/)
 })
+
+test('hostnames used twice: every clash is printed, located at its hostname line, and nothing is written', async (t) => {
+  const dir = await tempDir(t)
+  const { writeFile } = await import('node:fs/promises')
+  for (const [f, h] of [['a.yaml', 'same'], ['b.yaml', 'same'], ['c.yaml', 'other'], ['d.yaml', 'other']]) {
+    await writeFile(path.join(dir, f), `cpu: amd\nhostname: ${h}\n`)
+  }
+  const r = await runCli(['build', '--profiles', dir, '-o', path.join(dir, 'out')])
+  t.is(r.code, 2)
+  t.regex(r.stderr, /b\.yaml:2:\d+ hostname: same is also the hostname of .*a\.yaml/)
+  t.regex(r.stderr, /d\.yaml:2:\d+ hostname: other is also the hostname of .*c\.yaml/)
+  t.false((await import('node:fs')).existsSync(path.join(dir, 'out')))
+})
