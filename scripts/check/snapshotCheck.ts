@@ -5,8 +5,8 @@
 import type { CheckIssue } from './profileCheck.js'
 import { bindsById, type Fingerprint } from '../profile/profileRules.js'
 import type { PassthroughDevice, Profile } from '../profile/profileSchema.js'
-import { IOMMU_OFF_MESSAGE, iommuOff, type Snapshot, type SnapshotPci } from '../snapshot/snapshotSchema.js'
-import { protectedDevices } from '../snapshot/snapshotInspect.js'
+import type { Snapshot, SnapshotPci } from '../snapshot/snapshotSchema.js'
+import { IOMMU_OFF_MESSAGE, iommuOff, protectedDevices } from '../snapshot/snapshotInspect.js'
 import { checkGuests } from './guestCheck.js'
 
 export interface SnapshotCheck {

@@ -3,7 +3,7 @@
 import { constants } from 'node:fs'
 import { open } from 'node:fs/promises'
 import { Document, LineCounter, isMap, isPair, isScalar, isSeq, parseDocument, type Node } from 'yaml'
-import { z } from 'zod'
+import * as z from 'zod'
 import { ProfileError, formatFieldPath, type ProfileProblem } from '../shared/hostbakeError.js'
 
 // What a profile or a snapshot may be: a few hundred KiB at most (a YAML file of megabytes is not a profile).

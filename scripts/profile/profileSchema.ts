@@ -1,6 +1,6 @@
 // The one source of truth for a host profile: types (z.infer), defaults, error messages and the
 // editor JSON Schema (`hostbake schema`) all come from here. Objects are strict: a typo is an error.
-import { z } from 'zod'
+import * as z from 'zod'
 import { ALPINE_KERNEL_SERIES } from '../alpine/alpineDefaults.js'
 import { PCI_ADDRESS, normalizePciAddress } from './profileRules.js'
 

@@ -6,10 +6,13 @@ import { existsSync } from 'node:fs'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type HandlebarsNs from 'handlebars'
+// the runtime only (not the compiler), imported statically so that the CLI bundle (cliBundle.ts) carries it
+import runtimeModule from 'handlebars/runtime.js'
 import { packagePath } from '../shared/packagePaths.js'
 
 export type Template = HandlebarsNs.TemplateDelegate
 const require = createRequire(import.meta.url)
+const runtime = runtimeModule as unknown as typeof HandlebarsNs // its .d.ts declares no exports; it is Handlebars minus the compiler
 export const PRECOMPILED = packagePath('dist', 'overlay-templates.cjs')
 
 // XML is escaped (names and paths are checked, but a libosinfo URL may carry &); config files are not
@@ -25,7 +28,6 @@ export function overlayTemplate(name: string): Template {
 
 function loadAll(): Map<string, Template> {
   if (!existsSync(PRECOMPILED)) return new Map()
-  const runtime = require('handlebars/runtime') as typeof HandlebarsNs
   const specs = require(PRECOMPILED) as Record<string, object>
   return new Map(Object.entries(specs).map(([n, spec]) => [n, runtime.template(spec as Parameters<typeof runtime.template>[0])]))
 }

@@ -1,12 +1,19 @@
 // inspect: the seeds' two shell loops in one table: IOMMU groups with their devices and drivers, and
 // the USB devices under each controller, marking what the host must keep (boot storage, management NIC).
-import { IOMMU_OFF_MESSAGE, iommuOff, type Snapshot } from './snapshotSchema.js'
+// Types only from the schema: building the zod schema is for loading a snapshot, not for a build without one.
+import type { Snapshot } from './snapshotSchema.js'
 import { escapeControl } from '../shared/safeText.js'
 
 export interface InspectGroup {
   group: number | null
   devices: { address: string; id: string; class: string; driver: string | null; bridge: boolean; protects: string[]; usb: { port: string; id: string; product: string | null }[] }[]
 }
+
+// A host whose IOMMU is off (or not enabled by the kernel options) has no groups at all.
+export function iommuOff(s: Snapshot): boolean {
+  return s.pci.length > 0 && s.pci.every((d) => d.group === null)
+}
+export const IOMMU_OFF_MESSAGE = 'IOMMU off: enable VT-d/AMD-Vi in firmware and boot with the options in this profile, then take the snapshot again'
 
 // Devices the host cannot give away: the controllers of / and /boot, the management NIC.
 export function protectedDevices(s: Snapshot): Map<string, string[]> {

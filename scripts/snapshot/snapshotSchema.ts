@@ -3,7 +3,7 @@
 // overlay must not lose. The collector (snapshotCollector.sh) writes it; this schema is what hostbake
 // accepts back, strictly, with the format version checked first. Format 1 files (users keep them in their
 // repositories) still load: they read as format 2 without drivers' modules and without `system`.
-import { z } from 'zod'
+import * as z from 'zod'
 import type { HostSystem } from '../profile/profileLoad.js'
 
 export const SNAPSHOT_FORMAT = 2
@@ -92,9 +92,3 @@ export type SnapshotPci = Snapshot['pci'][number]
 export function upgradeSnapshot(s: z.output<typeof snapshotV1Schema>): Snapshot {
   return { ...s, hostbakeSnapshot: 2, pci: s.pci.map((d) => ({ ...d, module: null })), system: null }
 }
-
-// A host whose IOMMU is off (or not enabled by the kernel options) has no groups at all.
-export function iommuOff(s: Snapshot): boolean {
-  return s.pci.length > 0 && s.pci.every((d) => d.group === null)
-}
-export const IOMMU_OFF_MESSAGE = 'IOMMU off: enable VT-d/AMD-Vi in firmware and boot with the options in this profile, then take the snapshot again'
