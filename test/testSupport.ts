@@ -1,5 +1,6 @@
 // Shared by the unit and CLI tests: run the built CLI, make temp dirs, load bundled profiles.
 import { spawn } from 'node:child_process'
+import { readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
@@ -8,7 +9,8 @@ import { parseProfileText } from '../scripts/hostPipeline.js'
 import { packagePath } from '../scripts/shared/packagePaths.js'
 import type { Profile } from '../scripts/profile/profileSchema.js'
 
-export const CLI = packagePath('dist', 'scripts', 'hostbake.js')
+// the bin package.json names (dist/bin/hostbake.js, the bundle hostbakeBundle.ts makes): what `npm i -g` users run
+export const CLI = packagePath(JSON.parse(readFileSync(packagePath('package.json'), 'utf8')).bin.hostbake)
 // our own tests keep the boot-test cache in the clone (ci/setup.sh prepares it); users get ~/.cache/hostbake
 export const TEST_CACHE = process.env.HOSTBAKE_CACHE || packagePath('.cache')
 

@@ -5,7 +5,7 @@
 // BENCH_BOOT_ROUNDS=0 skips the boots, BENCH_IMAGE_ROUNDS=0 the image builds and boots (imageBench). The CLI's start-up is measured against `node -e 0` (startupBench).
 import { median } from '../shared/stats.js'
 import { spawnSync } from 'node:child_process'
-import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { bakeHost } from '../hostPipeline.js'
@@ -15,24 +15,13 @@ import { packagePath } from '../shared/packagePaths.js'
 import { benchBoot, formatBootBench } from './bootBench.js'
 import { benchNetboot, formatNetbootBench } from './netbootBench.js'
 import { benchStartup, formatStartupBench } from './startupBench.js'
+import { profileText } from './benchProfiles.js'
 import { benchImage, formatImageBench } from './imageBench.js'
 
 const HOSTS = Number(process.env.BENCH_HOSTS ?? 1000)
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3)
 const BOOT_ROUNDS = Number(process.env.BENCH_BOOT_ROUNDS ?? 3)
 const IMAGE_ROUNDS = Number(process.env.BENCH_IMAGE_ROUNDS ?? 3)
-
-// Four kinds of host, as in profiles/: ids + preempt, by address, AMD diskless with a key, GPU.
-function profileText(i: number): string {
-  const name = `host${String(i).padStart(4, '0')}`
-  const hex = (n: number) => n.toString(16).padStart(4, '0')
-  switch (i % 4) {
-    case 0: return `hostname: ${name}\ncpu: intel\nboot: { kernelOpts: [quiet, rootfstype=ext4] }\nmodules: [tun]\npackages: [libvirt-daemon, qemu-img, qemu-system-x86_64]\nnetwork: { ports: [eth0] }\nservices: { default: [libvirtd, libvirt-guests] }\npassthrough:\n  devices: [{ id: "8086:${hex(0x3a67 + (i % 5))}" }, { id: "8086:3a6c" }]\n  preempt: [igb]\n  allowUnsafeInterrupts: true\n`
-    case 1: return `hostname: ${name}\ncpu: intel\nboot: { root: "UUID=3f1c2b9e-5a4d-4c1e-9b7a-${hex(i)}6e8f0a1b" }\npackages: [libvirt-daemon, qemu-system-x86_64]\nservices: { default: [libvirtd] }\npassthrough:\n  devices: [{ address: "0000:0${i % 8}:00.0", id: "8086:10d3" }]\n  preempt: [e1000e]\n`
-    case 2: return `hostname: ${name}\ncpu: amd\ninstall: diskless\nalpine: { release: "3.21" }\npackages: [libvirt-daemon]\nservices: { default: [sshd] }\npassthrough:\n  devices: [{ id: "8086:1521" }]\n  preempt: [igb]\nfiles:\n  - { path: /root/.ssh/authorized_keys, content: "ssh-ed25519 AAAA${i} admin", mode: "0600" }\n`
-    default: return `hostname: ${name}\ncpu: intel\nalpine: { release: "3.18" }\nmodules: [tun]\npassthrough:\n  devices: [{ id: "10de:13c2" }, { id: "10de:0fbb" }, { id: "1b73:1100" }]\n  preempt: [nouveau, snd_hda_intel, uhci_hcd]\n`
-  }
-}
 
 // The genapkovl-dhcp.sh way: a shell function per file, one tar | gzip per host.
 async function shellScript(profiles: { file: string; text: string }[], outDir: string): Promise<string> {
@@ -81,7 +70,7 @@ async function main(): Promise<void> {
     await mkdir(shOut)
     const script = await shellScript(profiles, shOut)
     await writeFile(path.join(work, 'genapkovl.sh'), script)
-    const cli = packagePath('dist', 'scripts', 'hostbake.js')
+    const cli = packagePath(JSON.parse(await readFile(packagePath('package.json'), 'utf8')).bin.hostbake) // the bundle users run
     const hb: number[] = []
     const sh: number[] = []
     process.stderr.write(`bench: ${HOSTS} hosts, ${ROUNDS} rounds each (hostbake CLI, one process; genapkovl-style sh)\n`)
@@ -101,7 +90,7 @@ async function main(): Promise<void> {
       hostbake: { medianSeconds: +hbMed.toFixed(3), hostsPerSecond: +(HOSTS / hbMed).toFixed(0), msPerHost: +((hbMed * 1000) / HOSTS).toFixed(3) },
       shellBaseline: { medianSeconds: +shMed.toFixed(3), hostsPerSecond: +(HOSTS / shMed).toFixed(0), msPerHost: +((shMed * 1000) / HOSTS).toFixed(3) },
       speedupVsShell: +(shMed / hbMed).toFixed(1),
-      startup: benchStartup(cli, profiles[0].file, path.join(work, 'one')),
+      startup: benchStartup(cli, profiles[0].file, path.join(work, 'one'), 15, packagePath('dist', 'scripts', 'hostbake.js')),
       boot: BOOT_ROUNDS > 0 ? await benchBoot(BOOT_ROUNDS) : undefined,
       netboot: BOOT_ROUNDS > 0 ? await benchNetboot(BOOT_ROUNDS) : undefined,
       image: IMAGE_ROUNDS > 0 ? await benchImage(IMAGE_ROUNDS) : undefined,

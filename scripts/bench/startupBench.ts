@@ -1,5 +1,6 @@
 // Start-up: `hostbake --help` and `hostbake build` of one host, against `node -e 0` in the same run (alternating
 // rounds), so the machine's own Node start-up is the baseline. Targets: --help 150 ms, one build 300 ms.
+// The bin is the esbuild bundle (hostbakeBundle.ts); the same commands through the unbundled tsc output show what it saves.
 import { spawnSync } from 'node:child_process'
 import { median } from '../shared/stats.js'
 
@@ -9,6 +10,7 @@ export interface StartupBench {
   overNodeMs: { help: number; buildOne: number }
   ratioToNode: { help: number; buildOne: number }
   targetsMet: { help150ms: boolean; buildOne300ms: boolean }
+  unbundledMedianMs?: { help: number; buildOne: number }
 }
 
 function timedMs(args: string[]): number {
@@ -18,14 +20,19 @@ function timedMs(args: string[]): number {
   return Number(process.hrtime.bigint() - t0) / 1e6
 }
 
-export function benchStartup(cli: string, profile: string, outDir: string, rounds = 15): StartupBench {
+export function benchStartup(cli: string, profile: string, outDir: string, rounds = 15, unbundledCli?: string): StartupBench {
   const node: number[] = []
   const help: number[] = []
   const build: number[] = []
+  const unbundled = { help: [] as number[], build: [] as number[] }
   for (let i = 0; i < rounds; i++) {
     node.push(timedMs(['-e', '0']))
     help.push(timedMs([cli, '--help']))
     build.push(timedMs([cli, 'build', profile, '-o', outDir]))
+    if (unbundledCli) {
+      unbundled.help.push(timedMs([unbundledCli, '--help']))
+      unbundled.build.push(timedMs([unbundledCli, 'build', profile, '-o', outDir]))
+    }
   }
   const m = { nodeBaseline: median(node), help: median(help), buildOne: median(build) }
   const r1 = (x: number) => +x.toFixed(1)
@@ -35,11 +42,13 @@ export function benchStartup(cli: string, profile: string, outDir: string, round
     overNodeMs: { help: r1(m.help - m.nodeBaseline), buildOne: r1(m.buildOne - m.nodeBaseline) },
     ratioToNode: { help: +(m.help / m.nodeBaseline).toFixed(2), buildOne: +(m.buildOne / m.nodeBaseline).toFixed(2) },
     targetsMet: { help150ms: m.help <= 150, buildOne300ms: m.buildOne <= 300 },
+    ...(unbundledCli ? { unbundledMedianMs: { help: r1(median(unbundled.help)), buildOne: r1(median(unbundled.build)) } } : {}),
   }
 }
 
 export function formatStartupBench(s: StartupBench): string {
   return `bench: start-up (median of ${s.rounds}): node -e 0 ${s.medianMs.nodeBaseline} ms; hostbake --help ${s.medianMs.help} ms ` +
     `(${s.ratioToNode.help}x node, target 150 ms: ${s.targetsMet.help150ms ? 'met' : 'NOT met'}); build of one host ${s.medianMs.buildOne} ms ` +
-    `(${s.ratioToNode.buildOne}x node, target 300 ms: ${s.targetsMet.buildOne300ms ? 'met' : 'NOT met'})\n`
+    `(${s.ratioToNode.buildOne}x node, target 300 ms: ${s.targetsMet.buildOne300ms ? 'met' : 'NOT met'})` +
+    (s.unbundledMedianMs ? `; unbundled (dist/scripts/hostbake.js): --help ${s.unbundledMedianMs.help} ms, build of one host ${s.unbundledMedianMs.buildOne} ms` : '') + '\n'
 }

@@ -22,6 +22,8 @@ import { PACKAGE_ROOT } from '../shared/packagePaths.js'
 
 const stockFeaturesDir = path.join(PACKAGE_ROOT, 'scripts', 'boot', 'features.d')
 const guestDir = path.join(PACKAGE_ROOT, 'scripts', 'boot', 'guest')
+// The file this module's code runs from (dist/scripts/boot/, or a chunk of the dist/bin/ bundle): part of the cache keys
+export const INITRAMFS_BUILD_CODE = fileURLToPath(import.meta.url)
 
 export interface InitramfsSpec {
   kernel: BootKernel
@@ -251,7 +253,7 @@ function buildUserlandCpio(kernel: BootKernel): Promise<string> {
 async function buildUserlandCpioNow(kernel: BootKernel): Promise<string> {
   // small inputs by content (tsc rewrites this module on every build), binaries by size and mtime
   const hash = createHash('sha256')
-  for (const f of [path.join(guestDir, 'init.sh'), collectorScript, fileURLToPath(import.meta.url)]) hash.update(await fs.readFile(f))
+  for (const f of [path.join(guestDir, 'init.sh'), collectorScript, INITRAMFS_BUILD_CODE]) hash.update(await fs.readFile(f))
   for (const f of [kernel.probe, '/bin/busybox', '/usr/bin/kmod', ifupdownBin(kernel)]) {
     const st = await fs.stat(f)
     hash.update(`${f}:${st.size}:${st.mtimeMs}\n`)

@@ -23,7 +23,7 @@ import { ALPINE_ISO_FEATURES, ALPINE_NETBOOT_FEATURES } from '../alpine/alpineDe
 import { gzipCpio } from '../image/cpioArchive.js'
 import { PACKAGE_ROOT } from '../shared/packagePaths.js'
 import { locateBootKernel, type BootKernel } from './bootKernel.js'
-import { buildInitramfs } from './initramfsBuild.js'
+import { INITRAMFS_BUILD_CODE, buildInitramfs } from './initramfsBuild.js'
 
 export const STAND_IN_RELEASE = '3.22.0'
 export const STAND_IN_VOLID = `alpine-std ${STAND_IN_RELEASE} x86_64`
@@ -57,13 +57,13 @@ export interface StandInMedia {
   volid: string
 }
 
+// this module's code and the initramfs builder's, wherever they run from (a bundle chunk in the installed CLI)
 const here = fileURLToPath(import.meta.url)
-const bootDir = path.dirname(here)
 
 async function hashInputs(kernel: BootKernel): Promise<string> {
   const h = createHash('sha256')
   const featuresDir = path.join(PACKAGE_ROOT, 'scripts', 'boot', 'features.d')
-  const files = [here, path.join(bootDir, 'initramfsBuild.js'), path.join(PACKAGE_ROOT, 'scripts', 'boot', 'guest', 'init.sh'),
+  const files = [here, INITRAMFS_BUILD_CODE, path.join(PACKAGE_ROOT, 'scripts', 'boot', 'guest', 'init.sh'),
     path.join(PACKAGE_ROOT, 'scripts', 'snapshot', 'snapshotCollector.sh'),
     ...(await fs.readdir(featuresDir)).sort().map((f) => path.join(featuresDir, f))]
   for (const f of files) h.update(await fs.readFile(f))

@@ -6,7 +6,7 @@ import { existsSync } from 'node:fs'
 import { readFileSync } from 'node:fs'
 import { createRequire } from 'node:module'
 import type HandlebarsNs from 'handlebars'
-// the runtime only (not the compiler), imported statically so that the CLI bundle (cliBundle.ts) carries it
+// the runtime only (not the compiler), imported statically so that the CLI bundle (hostbakeBundle.ts) carries it
 import runtimeModule from 'handlebars/runtime.js'
 import { packagePath } from '../shared/packagePaths.js'
 

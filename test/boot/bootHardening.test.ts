@@ -11,7 +11,7 @@ import { locateBootKernel } from '../../scripts/boot/bootKernel.js'
 import { makeBootDirs } from '../../scripts/boot/bootTest.js'
 import { qemuArgs } from '../../scripts/boot/qemuBoot.js'
 import { packagePath } from '../../scripts/shared/packagePaths.js'
-import { TEST_CACHE, tempDir } from '../testSupport.js'
+import { CLI, TEST_CACHE, tempDir } from '../testSupport.js'
 
 function childrenOf(ppid: number): { pid: number; comm: string }[] {
   return readdirSync('/proc').filter((p) => /^\d+$/.test(p)).flatMap((pid) => {
@@ -28,7 +28,7 @@ function childrenOf(ppid: number): { pid: number; comm: string }[] {
 
 test('SIGKILL of the CLI during a boot: its QEMU dies too (pdeathsig, no cooperation from the dead parent)', async (t) => {
   const tmp = await tempDir(t) // the killed CLI cannot clean its work folders: they go with this one
-  const p = spawn(process.execPath, [packagePath('dist/scripts/hostbake.js'), 'boot-test', 'test/boot/profiles/seed001-ich9-amd.yaml', '--timeout', '300'],
+  const p = spawn(process.execPath, [CLI, 'boot-test', 'test/boot/profiles/seed001-ich9-amd.yaml', '--timeout', '300'],
     { cwd: packagePath(), stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, HOSTBAKE_CACHE: TEST_CACHE, TMPDIR: tmp, HOSTBAKE_BOOT_JOBS: '1' } })
   let qemu: number | undefined
   t.teardown(() => { if (qemu && existsSync(`/proc/${qemu}`)) process.kill(qemu, 'SIGKILL') })

@@ -8,7 +8,7 @@ import { createHash } from 'node:crypto'
 import os from 'node:os'
 import path from 'node:path'
 import { packagePath } from '../../scripts/shared/packagePaths.js'
-import { TEST_CACHE, runCli } from '../testSupport.js'
+import { CLI, TEST_CACHE, runCli } from '../testSupport.js'
 import type { BootTestResult } from '../../scripts/boot/bootTest.js'
 
 const rel = (dir: string) => readdirSync(packagePath(dir)).filter((f) => f.endsWith('.yaml')).sort().map((f) => `${dir}/${f}`)
@@ -101,7 +101,7 @@ test('a guest that does not report before --timeout fails with the log tail, and
 })
 
 test('Ctrl-C during a boot kills QEMU and exits 130', async (t) => {
-  const p = spawn(process.execPath, [packagePath('dist/scripts/hostbake.js'), 'boot-test', 'test/boot/profiles/seed001-ich9-amd.yaml'], { cwd: packagePath(), stdio: ['ignore', 'ignore', 'pipe'] })
+  const p = spawn(process.execPath, [CLI, 'boot-test', 'test/boot/profiles/seed001-ich9-amd.yaml'], { cwd: packagePath(), stdio: ['ignore', 'ignore', 'pipe'] })
   const work = `hostbake-boot-seed001-ich9-amd-${p.pid}` // + -<n> per boot
   t.teardown(async () => {
     for (const pid of processesMentioning(work)) process.kill(pid, 'SIGKILL')

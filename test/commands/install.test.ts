@@ -21,7 +21,7 @@ test('npm pack -> npm i -g into an empty prefix -> hostbake init, build and boot
   const tgz = path.join(work, readdirSync(work).find((f) => f.endsWith('.tgz'))!)
   const listing = sh('tar', ['-tzf', tgz]).out.split('\n')
   t.false(listing.some((f) => f.startsWith('package/test/') || f.startsWith('package/dist/test/') || f.startsWith('package/.cache/')), 'no tests or caches shipped')
-  t.true(listing.includes('package/scripts/boot/guest/init.sh') && listing.includes('package/dist/scripts/hostbake.js'))
+  t.true(listing.includes('package/scripts/boot/guest/init.sh') && listing.includes('package/dist/bin/hostbake.js'))
 
   const prefix = path.join(work, 'prefix')
   const inst = sh('npm', ['i', '-g', '--prefix', prefix, '--prefer-offline', '--no-audit', '--no-fund', tgz])

@@ -68,7 +68,7 @@ for (const [name, yaml, expected] of rejected) {
 
 test('the committed JSON Schema is the one the zod schema generates', async (t) => {
   const committed = await readFile(packagePath('profiles', 'hostbake.schema.json'), 'utf8')
-  t.is(committed, renderJsonSchema(), 'stale: run `node dist/scripts/hostbake.js schema -o profiles/hostbake.schema.json`')
+  t.is(committed, renderJsonSchema(), 'stale: run `node dist/bin/hostbake.js schema -o profiles/hostbake.schema.json`')
 })
 
 test('the JSON Schema is strict and documents defaults', (t) => {
