@@ -5,7 +5,7 @@ import path from 'node:path'
 import { packagePath } from '../scripts/shared/packagePaths.js'
 
 // upstream first: a module may import its own folder and anything to its left, never to its right
-const STAGES = ['shared', 'alpine', 'profile', 'snapshot', 'check', 'plan', 'render', 'pack', 'write', 'hostPipeline.ts', 'image', 'netboot', 'boot', 'init', 'bench', 'commands', 'hostbake.ts', 'hostbakeBundle.ts']
+const STAGES = ['shared', 'alpine', 'profile', 'snapshot', 'check', 'plan', 'render', 'pack', 'write', 'hostPipeline.ts', 'image', 'netboot', 'boot', 'init', 'bench', 'commands', 'hostbake.ts', 'hostbakeLoader.ts', 'hostbakeBundle.ts']
 const stageOf = (rel: string) => {
   const top = rel.split('/')[0]
   const i = STAGES.indexOf(top)
