@@ -65,10 +65,10 @@ export async function benchBoot(rounds = 3, variants: BootVariant[] = ['baseline
 }
 
 export function formatBootBench({ rows, suiteWallS }: { rows: BootBenchRow[]; suiteWallS: number }): string {
-  const head = `${'profile'.padEnd(40)}variant  runs ok  wall(s) guest(s) overh(s) | stage uptimes (s): ${STAGES.join(' ')}`
+  const head = `${'profile'.padEnd(40)} variant  runs ok  wall(s) guest(s) overh(s) | stage uptimes (s): ${STAGES.join(' ')}`
   const out = [head]
   for (const r of rows) {
-    out.push(`${r.profile.padEnd(40)}${r.variant.padEnd(9)}${String(r.runs).padStart(4)}${String(r.ok).padStart(3)}${r.medianWallS.toFixed(2).padStart(9)}${r.medianGuestS.toFixed(2).padStart(9)}${r.medianOverheadS.toFixed(2).padStart(9)} | ${STAGES.map((st) => (Number.isFinite(r.stages[st]) ? r.stages[st].toFixed(2) : '-').padStart(st.length)).join(' ')}`)
+    out.push(`${r.profile.padEnd(40)} ${r.variant.padEnd(9)}${String(r.runs).padStart(4)}${String(r.ok).padStart(3)}${r.medianWallS.toFixed(2).padStart(9)}${r.medianGuestS.toFixed(2).padStart(9)}${r.medianOverheadS.toFixed(2).padStart(9)} | ${STAGES.map((st) => (Number.isFinite(r.stages[st]) ? r.stages[st].toFixed(2) : '-').padStart(st.length)).join(' ')}`)
   }
   for (const variant of [...new Set(rows.map((r) => r.variant))]) {
     const mine = rows.filter((r) => r.variant === variant)
