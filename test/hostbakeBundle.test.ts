@@ -37,6 +37,14 @@ test('build of a host loads only the bin and the precompiled templates: no zx, n
   t.deepEqual(r.files, ['dist/bin/hostbake.js', 'dist/overlay-templates.cjs'])
 })
 
+test('--help loads the unbundled entry, the verb table and shared modules only: no verb, nothing from node_modules', async (t) => {
+  const dir = await tempDir(t)
+  const r = runLoaded(dir, ['--help'])
+  t.is(r.code, 0, r.stderr)
+  t.true(r.files.includes('dist/scripts/commands/verbTable.js'), r.files.join('\n'))
+  t.deepEqual(r.files.filter((f) => !['dist/bin/hostbake.js', 'dist/scripts/hostbake.js', 'dist/scripts/commands/verbTable.js'].includes(f) && !f.startsWith('dist/scripts/shared/')), [])
+})
+
 test('negative control: the same look at a verb that spawns processes sees zx come from node_modules', async (t) => {
   const dir = await tempDir(t)
   const r = runLoaded(dir, ['boot-test', 'missing.yaml']) // fails on the missing profile, after its modules loaded

@@ -5,16 +5,15 @@
 // BENCH_BOOT_ROUNDS=0 skips the boots, BENCH_IMAGE_ROUNDS=0 the image builds and boots (imageBench). The CLI's start-up is measured against `node -e 0` (startupBench).
 import { median } from '../shared/stats.js'
 import { spawnSync } from 'node:child_process'
-import { mkdir, mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
+import { mkdir, mkdtemp, readdir, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { bakeHost } from '../hostPipeline.js'
 import { parseProfileText } from '../hostPipeline.js'
 import { sortedEntries } from '../render/overlayRender.js'
-import { packagePath } from '../shared/packagePaths.js'
 import { benchBoot, formatBootBench } from './bootBench.js'
 import { benchNetboot, formatNetbootBench } from './netbootBench.js'
-import { benchStartup, formatStartupBench } from './startupBench.js'
+import { benchStartup, formatStartupBench, startupClis } from './startupBench.js'
 import { profileText } from './benchProfiles.js'
 import { benchImage, formatImageBench } from './imageBench.js'
 
@@ -70,7 +69,7 @@ async function main(): Promise<void> {
     await mkdir(shOut)
     const script = await shellScript(profiles, shOut)
     await writeFile(path.join(work, 'genapkovl.sh'), script)
-    const cli = packagePath(JSON.parse(await readFile(packagePath('package.json'), 'utf8')).bin.hostbake) // the bundle users run
+    const { cli, unbundled } = await startupClis() // the bin users run (a bundle), and the unbundled entry
     const hb: number[] = []
     const sh: number[] = []
     process.stderr.write(`bench: ${HOSTS} hosts, ${ROUNDS} rounds each (hostbake CLI, one process; genapkovl-style sh)\n`)
@@ -90,7 +89,7 @@ async function main(): Promise<void> {
       hostbake: { medianSeconds: +hbMed.toFixed(3), hostsPerSecond: +(HOSTS / hbMed).toFixed(0), msPerHost: +((hbMed * 1000) / HOSTS).toFixed(3) },
       shellBaseline: { medianSeconds: +shMed.toFixed(3), hostsPerSecond: +(HOSTS / shMed).toFixed(0), msPerHost: +((shMed * 1000) / HOSTS).toFixed(3) },
       speedupVsShell: +(shMed / hbMed).toFixed(1),
-      startup: benchStartup(cli, profiles[0].file, path.join(work, 'one'), 15, packagePath('dist', 'scripts', 'hostbake.js')),
+      startup: benchStartup(cli, profiles[0].file, path.join(work, 'one'), 15, unbundled),
       boot: BOOT_ROUNDS > 0 ? await benchBoot(BOOT_ROUNDS) : undefined,
       netboot: BOOT_ROUNDS > 0 ? await benchNetboot(BOOT_ROUNDS) : undefined,
       image: IMAGE_ROUNDS > 0 ? await benchImage(IMAGE_ROUNDS) : undefined,

@@ -1,4 +1,4 @@
-// The benchmark's generated host profiles (benchMain bakes 1,000 of them; startupMain times the first).
+// The benchmark's generated host profiles (benchMain bakes 1,000 of them; startupBench times the first).
 // Four kinds of host, as in profiles/: ids + preempt, by address, AMD diskless with a key, GPU.
 export function profileText(i: number): string {
   const name = `host${String(i).padStart(4, '0')}`

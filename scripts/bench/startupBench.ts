@@ -1,8 +1,15 @@
 // Start-up: `hostbake --help` and `hostbake build` of one host, against `node -e 0` in the same run (alternating
 // rounds), so the machine's own Node start-up is the baseline. Targets: --help 150 ms, one build 300 ms.
 // The bin is the esbuild bundle (hostbakeBundle.ts); the same commands through the unbundled tsc output show what it saves.
+// Alone (npm run bench:startup): `node dist/scripts/bench/startupBench.js [ROUNDS] [--json]`, on the benchmark's first profile.
 import { spawnSync } from 'node:child_process'
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
+import os from 'node:os'
+import path from 'node:path'
+import { pathToFileURL } from 'node:url'
+import { packagePath } from '../shared/packagePaths.js'
 import { median } from '../shared/stats.js'
+import { profileText } from './benchProfiles.js'
 
 export interface StartupBench {
   rounds: number
@@ -51,4 +58,25 @@ export function formatStartupBench(s: StartupBench): string {
     `(${s.ratioToNode.help}x node, target 150 ms: ${s.targetsMet.help150ms ? 'met' : 'NOT met'}); build of one host ${s.medianMs.buildOne} ms ` +
     `(${s.ratioToNode.buildOne}x node, target 300 ms: ${s.targetsMet.buildOne300ms ? 'met' : 'NOT met'})` +
     (s.unbundledMedianMs ? `; unbundled (dist/scripts/hostbake.js): --help ${s.unbundledMedianMs.help} ms, build of one host ${s.unbundledMedianMs.buildOne} ms` : '') + '\n'
+}
+
+// The bin package.json names (what users run), and the unbundled entry beside it.
+export async function startupClis(): Promise<{ cli: string; unbundled: string }> {
+  const bin = JSON.parse(await readFile(packagePath('package.json'), 'utf8')).bin.hostbake as string
+  return { cli: packagePath(bin), unbundled: packagePath('dist', 'scripts', 'hostbake.js') }
+}
+
+if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
+  const rounds = Number(process.argv.find((a) => /^\d+$/.test(a))) || 15
+  const work = await mkdtemp(path.join(os.tmpdir(), 'hostbake-startup-'))
+  try {
+    const profile = path.join(work, 'profiles', 'host0000.yaml')
+    await mkdir(path.dirname(profile))
+    await writeFile(profile, profileText(0))
+    const { cli, unbundled } = await startupClis()
+    const result = benchStartup(cli, profile, path.join(work, 'one'), rounds, unbundled)
+    process.stdout.write(process.argv.includes('--json') ? `${JSON.stringify(result, null, 2)}\n` : formatStartupBench(result))
+  } finally {
+    await rm(work, { recursive: true, force: true })
+  }
 }
