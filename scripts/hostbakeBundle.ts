@@ -29,7 +29,9 @@ async function bundleCli(): Promise<string> {
     // the modules find their package root (and the boot harness hashes its own code) through import.meta.url:
     // the loader passes the bundle's URL in (a banner would come before "use strict" and end strict mode)
     define: { 'import.meta.url': '__hostbakeImportMetaUrl' },
-    sourcemap: 'linked', // through tsc's maps to scripts/*.ts
+    // through tsc's maps to scripts/*.ts: to read a reported stack trace (Node applies no source map to vm-run code;
+    // `node --enable-source-maps dist/scripts/hostbake.js` gives mapped traces live)
+    sourcemap: 'linked',
   })
   failOnWarnings(r)
   let text = ''

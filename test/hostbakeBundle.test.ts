@@ -3,10 +3,10 @@
 import test from 'ava'
 import { spawnSync } from 'node:child_process'
 import { createHash } from 'node:crypto'
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
+import { existsSync, mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs'
 import path from 'node:path'
 import { fileURLToPath, pathToFileURL } from 'node:url'
-import { packagePath } from '../scripts/shared/packagePaths.js'
+import { codeFileOf, packagePath } from '../scripts/shared/packagePaths.js'
 import { CLI, profileYaml, tempDir } from './testSupport.js'
 
 // Every module file a run loads: ES modules through a load hook, CommonJS ones from require.cache at exit.
@@ -92,4 +92,14 @@ test('code cache: written by a verb\'s first run under the bundle\'s hash, then 
   const notADir = path.join(dir, 'a-file')
   writeFileSync(notADir, '')
   t.true(build('d', notADir).equals(first))
+})
+
+test('cache keys of the boot harness hash the same code file from the bin as from the modules themselves', (t) => {
+  const bundleUrl = pathToFileURL(packagePath('dist', 'bin', 'hostbake.cjs')).href
+  t.is(codeFileOf(bundleUrl, 'dist/scripts/boot/initramfsBuild.js'), packagePath('dist', 'scripts', 'boot', 'initramfsBuild.js'))
+  t.is(codeFileOf(pathToFileURL('/src/scripts/boot/initramfsBuild.ts').href, 'dist/scripts/boot/initramfsBuild.js'), '/src/scripts/boot/initramfsBuild.ts')
+  // every such file the bundle names exists (a renamed module would key on a missing file)
+  const named = [...readFileSync(packagePath('dist', 'bin', 'hostbake.cjs'), 'utf8').matchAll(/codeFileOf\(__hostbakeImportMetaUrl, "([^"]+)"\)/g)].map((m) => m[1])
+  t.deepEqual(named.sort(), ['dist/scripts/boot/initramfsBuild.js', 'dist/scripts/boot/standInMedia.js'])
+  for (const f of named) t.true(existsSync(packagePath(f)), f)
 })

@@ -13,17 +13,16 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import type { BootKernel } from './bootKernel.js'
 import { COLLECTOR_SCRIPT } from '../snapshot/snapshotCollect.js'
 import { ALPINE_DEFAULT_FEATURES, ALPINE_ISO_FEATURES } from '../alpine/alpineDefaults.js'
 import { shellQuote } from '../shared/shellQuote.js'
-import { PACKAGE_ROOT } from '../shared/packagePaths.js'
+import { PACKAGE_ROOT, codeFileOf } from '../shared/packagePaths.js'
 
 const stockFeaturesDir = path.join(PACKAGE_ROOT, 'scripts', 'boot', 'features.d')
 const guestDir = path.join(PACKAGE_ROOT, 'scripts', 'boot', 'guest')
-// The file this module's code runs from (dist/scripts/boot/, or a chunk of the dist/bin/ bundle): part of the cache keys
-export const INITRAMFS_BUILD_CODE = fileURLToPath(import.meta.url)
+// this module's code: part of the cache keys here and in standInMedia.ts
+export const INITRAMFS_BUILD_CODE = codeFileOf(import.meta.url, 'dist/scripts/boot/initramfsBuild.js')
 
 export interface InitramfsSpec {
   kernel: BootKernel

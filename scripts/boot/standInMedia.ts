@@ -18,10 +18,9 @@ import { createHash } from 'node:crypto'
 import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
-import { fileURLToPath } from 'node:url'
 import { ALPINE_ISO_FEATURES, ALPINE_NETBOOT_FEATURES } from '../alpine/alpineDefaults.js'
 import { gzipCpio } from '../image/cpioArchive.js'
-import { PACKAGE_ROOT } from '../shared/packagePaths.js'
+import { PACKAGE_ROOT, codeFileOf } from '../shared/packagePaths.js'
 import { locateBootKernel, type BootKernel } from './bootKernel.js'
 import { INITRAMFS_BUILD_CODE, buildInitramfs } from './initramfsBuild.js'
 
@@ -57,8 +56,8 @@ export interface StandInMedia {
   volid: string
 }
 
-// this module's code and the initramfs builder's, wherever they run from (a bundle chunk in the installed CLI)
-const here = fileURLToPath(import.meta.url)
+// this module's code and the initramfs builder's: part of the cache key
+const here = codeFileOf(import.meta.url, 'dist/scripts/boot/standInMedia.js')
 
 async function hashInputs(kernel: BootKernel): Promise<string> {
   const h = createHash('sha256')

@@ -16,3 +16,11 @@ export const PACKAGE_ROOT = findPackageRoot(path.dirname(fileURLToPath(import.me
 export function packagePath(...parts: string[]): string {
   return path.join(PACKAGE_ROOT, ...parts)
 }
+
+// The file whose bytes are a module's code, for cache keys: the module's own file (tsc's output, or the .ts under tsx),
+// or, when it runs inside the bin's bundle (hostbakeBundle.ts), the tsc output the bundle was made from: the bin and
+// the modules imported directly (tests) then share what they cache.
+export function codeFileOf(moduleUrl: string, tscOutput: string): string {
+  const file = fileURLToPath(moduleUrl)
+  return path.basename(file).replace(/\.[cm]?[jt]s$/, '') === path.basename(tscOutput, '.js') ? file : packagePath(tscOutput)
+}
