@@ -17,7 +17,6 @@ declare const HOSTBAKE_BUNDLE_ID: string
 declare const HOSTBAKE_VERBS: string[]
 const STALE_MS = 30 * 24 * 3600 * 1000 // other bundles' caches (an older hostbake) and lost temp files older than this go
 
-const cacheDir = path.join(resolveCacheDir(), 'code-cache')
 const prefix = `${HOSTBAKE_BUNDLE_ID}-${process.version}-${process.arch}-`
 
 const verb = process.argv[2]
@@ -26,19 +25,23 @@ else await import(new URL('../scripts/hostbake.js', import.meta.url).href)
 
 function runVerb(name: string): void {
   const bundle = fileURLToPath(new URL('./hostbake.cjs', import.meta.url))
-  const cacheFile = path.join(cacheDir, `${prefix}${name}.bin`)
+  let cacheFile: string | undefined
   let cachedData: Buffer | undefined
-  try { cachedData = readFileSync(cacheFile) } catch { /* the first run of this verb */ }
+  try {
+    cacheFile = path.join(resolveCacheDir(), 'code-cache', `${prefix}${name}.bin`) // no home folder at all: no cache
+    cachedData = readFileSync(cacheFile)
+  } catch { /* the first run of this verb */ }
   // the CommonJS wrapper (and import.meta.url, hostbakeBundle.ts) on the bundle's first line: line numbers stay as they are
   const source = `(function (exports, require, module, __filename, __dirname, __hostbakeImportMetaUrl) { ${readFileSync(bundle, 'utf8')}\n})`
   const script = new vm.Script(source, { filename: bundle, cachedData, importModuleDynamically: vm.constants.USE_MAIN_CONTEXT_DEFAULT_LOADER })
-  if (cachedData === undefined || script.cachedDataRejected) process.once('exit', () => saveCache(script, cacheFile))
+  if (cacheFile && (cachedData === undefined || script.cachedDataRejected)) process.once('exit', () => saveCache(script, cacheFile))
   const module = { exports: {}, filename: bundle }
   script.runInThisContext()(module.exports, createRequire(bundle), module, bundle, path.dirname(bundle), pathToFileURL(bundle).href)
 }
 
 // What this run compiled, for the next run of the same verb. A read-only or full cache folder only costs speed.
 function saveCache(s: vm.Script, cacheFile: string): void {
+  const cacheDir = path.dirname(cacheFile)
   try {
     mkdirSync(cacheDir, { recursive: true, mode: 0o700 })
     const tmp = `${cacheFile}.${process.pid}.tmp`
