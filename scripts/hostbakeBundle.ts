@@ -14,7 +14,7 @@ import path from 'node:path'
 import { VERBS } from './commands/verbTable.js'
 import { packagePath } from './shared/packagePaths.js'
 
-export const BUNDLE = packagePath('dist', 'bin', 'hostbake.cjs')
+const BUNDLE = packagePath('dist', 'bin', 'hostbake.cjs')
 const LOADER = packagePath('dist', 'bin', 'hostbake.js')
 
 const common: BuildOptions = { bundle: true, platform: 'node', target: 'node20', logLevel: 'warning', write: false }

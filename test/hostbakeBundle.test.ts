@@ -47,8 +47,9 @@ test('--help loads the unbundled entry, the verb table and shared modules only: 
 
 test('negative control: the same look at a verb that spawns processes sees zx come from node_modules', async (t) => {
   const dir = await tempDir(t)
-  const r = runLoaded(dir, ['boot-test', 'missing.yaml']) // fails on the missing profile, after its modules loaded
+  const r = runLoaded(dir, ['boot-test', 'x.yaml', '--timeout', '0']) // refused first thing, once its modules are loaded
   t.is(r.code, 2, r.stderr)
+  t.regex(r.stderr, /--timeout 0: expected a number of seconds/)
   t.true(r.files.some((f) => f.startsWith('node_modules/zx/')), r.files.join('\n'))
 })
 
