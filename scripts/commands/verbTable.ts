@@ -84,9 +84,10 @@ export const VERBS: Record<string, Verb> = {
   },
   image: {
     summary: 'a diskless host\'s bootable ISO/USB image (BIOS and UEFI), remastered from an Alpine ISO',
-    usage: 'image PROFILE --base ALPINE.iso [--sha256 HEX] -o FILE.iso [--json]',
+    usage: 'image PROFILE --base ALPINE.iso [--sha256 HEX] -o FILE.iso [--json]\n' +
+      '       image PROFILE --base ALPINE.iso --probe -o TEST.iso [--cache DIR]   (a test build for boot-test --image: never ship it)',
     example: 'hostbake image profiles/vmhost.yaml --base alpine-extended-3.22.0-x86_64.iso -o vmhost.iso',
-    options: { base: { type: 'string' }, sha256: { type: 'string' }, output, json }, positionals: [1, 1], required: ['output'],
+    options: { base: { type: 'string' }, sha256: { type: 'string' }, output, json, probe: { type: 'boolean' }, cache: { type: 'string' } }, positionals: [1, 1], required: ['output'],
     load: () => import('./image.js'),
   },
   pxe: {
