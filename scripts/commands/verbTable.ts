@@ -66,7 +66,8 @@ export const VERBS: Record<string, Verb> = {
     usage: 'boot-test [PROFILE...] [--profiles DIR | --examples] [--json] [--junit FILE] [--keep] [--timeout S] [--shard I/N]\n' +
       '          [--kernel VMLINUZ --modloop MODLOOP] [--cache DIR] [--prepare] [--source-root DIR]\n' +
       '          [--netboot TREE [--firmware bios|uefi] [--mac MAC]]   (network boot of a `hostbake pxe` tree)\n' +
-      '       boot-test PROFILE --image FILE.iso [--firmware bios|uefi] [--medium cdrom|usb]   (boot an image through its menu)\n' +
+      '       boot-test PROFILE --image FILE.iso [--firmware bios|uefi] [--medium cdrom|usb]   (boot an image through its menu;\n' +
+      '          one made from a real Alpine ISO reports through the probe of `hostbake image --probe`)\n' +
       '       boot-test --stand-in-media DIR   (the stand-in Alpine ISO and netboot files the harness boots)\n' +
       '          boot-test PROFILE --apkovl FILE [--apkovl FILE...]   (boot given overlays on PROFILE\'s test machine, with its expectations)',
     example: 'hostbake boot-test --shard 1/2 --junit junit.xml',

@@ -9,6 +9,7 @@ import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { bootTestImage, type ImageBootTestResult } from '../../scripts/boot/imageBootTest.js'
+import { explainNoReport } from '../../scripts/commands/bootTestMedia.js'
 import { bakeHost } from '../../scripts/hostPipeline.js'
 import { addProbe, PROBE_DIR, PROBE_MARKER, readProbeFiles } from '../../scripts/image/probeOverlay.js'
 import { resolveCacheDir } from '../../scripts/shared/cachePaths.js'
@@ -83,6 +84,11 @@ test('CLI: image --probe writes a test build (and says so); without the VFIO pro
   await t.throwsAsync(fs.stat(path.join(dir, 'x.iso')), undefined, 'nothing written')
 })
 
+test('boot-test --image without a report: the message says whether the image carries the probe, and how to build one', (t) => {
+  t.regex(explainNoReport(false, 'p.yaml'), /carries no hostbake probe.*Alpine's own init.*`hostbake image p\.yaml --base ALPINE\.iso --probe -o test\.iso`/)
+  t.regex(explainNoReport(true, 'p.yaml'), /carries hostbake's probe, but it printed nothing/)
+})
+
 // --- boots: the report read is the probe's
 function describe(r: ImageBootTestResult): string {
   return [`${r.firmware} ${r.medium} entry "${r.entry}" probe=${r.probe}: ok=${r.ok} ${r.passed}/${r.failed} ${r.wallS} s stages=${JSON.stringify(r.stages)}`,
@@ -119,6 +125,8 @@ test.serial('boot: a probe image from the stand-in ISO passes on the probe\'s ow
   // the evidence is the record's: vfio-pci held the devices before hwdrivers, and loaded with no rootfs module tree
   t.regex(pass(r, 'driver_0000:04:00.0')!.detail, /^vfio-pci \(before hwdrivers: vfio-pci\)$/)
   t.regex(pass(r, 'supplement_applied')!.detail, /^host=vmhost \(vfio_pci loaded in the initramfs stage; boot\/hostbake-vmhost\.cpio\.gz\)/)
+  // `before *`: the record came before the guard (which binds by address in the rootfs) and before hwdrivers
+  t.true(r.stages!['probe-record'] < r.stages!['service-hostbake-guard'], describe(r))
   t.regex(pass(r, 'apkovl_on_medium')!.detail, /^\/media\/\w+\/vmhost\.apkovl\.tar\.gz, modloop \/media\/\w+\/boot\/modloop-lts$/)
 })
 
