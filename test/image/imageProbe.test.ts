@@ -2,7 +2,8 @@
 // ISO reports through, since Alpine's own init prints nothing of ours. CI has no Alpine ISO, so the probe image is
 // made from the stand-in ISO and the stand-in init is told (EXPECT_PROBE, through fw_cfg) to leave the report to
 // the overlay: it runs the probe's two OpenRC services chrooted in the rootfs, as it runs any overlay's own
-// services, and the verdict read is the probe's. Two boots: a pass, and the supplement left out of the BIOS menu.
+// services, and the verdict read is the probe's. Three boots: a pass, the supplement left out of the BIOS menu,
+// and a probe that stays silent (the stand-in must then report probe_report FAIL, never its own checks).
 import test from 'ava'
 import { execFileSync } from 'node:child_process'
 import fs from 'node:fs/promises'
@@ -143,4 +144,16 @@ test.serial('boot, negative: the supplement left out of syslinux.cfg fails the p
   t.regex(fail(r, 'driver_0000:00:1d.0')!.detail, /before hwdrivers: uhci_hcd\)$/)
   // the guard binds 04:00.0 by address in the rootfs; the record shows the initramfs stage did not
   t.regex(fail(r, 'driver_0000:04:00.0')!.detail, /before hwdrivers: (none|e1000e)\)$/)
+})
+
+test.serial('boot, negative: a probe that does not report leaves only probe_report FAIL, never the stand-in init\'s own checks', async (t) => {
+  const dir = await tempDir(t)
+  // the report service is there (so boot-test expects the probe) but does nothing
+  const silent = { ...(await readProbeFiles(resolveCacheDir())), report: Buffer.from('#!/sbin/openrc-run\ndepend() {\n\tafter *\n}\nstart() {\n\t:\n}\n') }
+  const r = await boot((await makeImage(dir, 'probe-silent', { probe: silent })).output)
+  if (r.workDir) t.teardown(() => fs.rm(r.workDir!, { recursive: true, force: true }))
+  t.true(r.probe)
+  t.false(r.ok, describe(r))
+  t.deepEqual(r.checks.map((c) => `${c.pass} ${c.name}`), ['false probe_report'], describe(r))
+  t.regex(r.checks[0].detail, /did not report/)
 })
