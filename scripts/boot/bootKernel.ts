@@ -35,6 +35,9 @@ export function locateBootKernel(cacheDir: string): BootKernel {
   const kver = readlinkSync(current)
   const root = path.join(cacheDir, 'kernel', kver)
   if (!existsSync(path.join(root, '.ready'))) throw new HostbakeError(`kernel cache ${root} is incomplete`, { hint })
+  // a cache prepared before the Alpine-shaped trees existed would boot Debian's `.ko` files, where a features.d
+  // line ending in `.ko` matches (a pass that fails on Alpine): incomplete, prepared again
+  if (process.env.HOSTBAKE_MODULE_TREE !== 'debian' && !alpineTreesReady(root)) throw new HostbakeError(`kernel cache ${root} has no Alpine-shaped module tree`, { hint })
   const kernel: BootKernel = {
     kver,
     root,
@@ -111,9 +114,10 @@ export async function prepareBootKernel(cacheDir: string): Promise<BootKernel> {
 
 // The module trees boots use: Alpine-shaped (compressed, unsigned; scripts/boot/module-tree.sh) when prepared: zstd
 // for kmod, xz for busybox's modprobe; HOSTBAKE_MODULE_TREE=debian asks for Debian's own (the bench boots both).
+const alpineTreesReady = (root: string) => ['alpine', 'alpine-zst'].every((d) => existsSync(path.join(root, d, '.ready')))
+
 export function selectModuleTree(root: string, kver: string, env: NodeJS.ProcessEnv = process.env): Pick<BootKernel, 'modulesDir' | 'busyboxModulesDir' | 'modloopRoot'> {
-  const ready = ['alpine', 'alpine-zst'].every((d) => existsSync(path.join(root, d, '.ready')))
-  if (env.HOSTBAKE_MODULE_TREE === 'debian' || !ready) return { modulesDir: path.join(root, 'lib', 'modules', kver) }
+  if (env.HOSTBAKE_MODULE_TREE === 'debian' || !alpineTreesReady(root)) return { modulesDir: path.join(root, 'lib', 'modules', kver) }
   return {
     modulesDir: path.join(root, 'alpine-zst', 'lib', 'modules', kver),
     busyboxModulesDir: path.join(root, 'alpine', 'lib', 'modules', kver),

@@ -27,6 +27,8 @@ export interface BootTestOptions {
   snapshot?: boolean
   /** diskless hosts: add the supplementary initramfs after the stock one (default true; false: a negative control) */
   supplement?: boolean
+  /** boot as the harness did before its speed levers: the bench's baseline only */
+  baseline?: boolean
 }
 
 export interface BootTestResult {
@@ -144,6 +146,7 @@ export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptio
       timeoutS: opts.timeoutS,
       keep: opts.keep,
       kernel: opts.kernel,
+      ...(opts.baseline ? { baseline: true } : {}),
       log: (m) => opts.log(`${label}: ${m.replace(/^\S+: /, '')}`),
     })
     return {

@@ -125,8 +125,11 @@ async function runQemuOnce(run: QemuRun, silenceS?: number): Promise<Omit<QemuRe
   // the exact command, next to the serial log, to rerun a failure by hand
   writeFileSync(run.pidFile.replace(/[^/]*$/, 'qemu.cmd'), ['qemu-system-x86_64', ...args].map(shellWord).join(' ') + '\n')
   // setpriv --pdeathsig KILL (util-linux): the kernel SIGKILLs QEMU when this process dies, even by SIGKILL,
-  // without any handler of ours running; exec keeps QEMU our direct child, so its parent is this process
-  const p = $({ quiet: true, nothrow: true, stdio: ['ignore', 'pipe', 'pipe'] })`exec setpriv --pdeathsig KILL qemu-system-x86_64 ${args}`
+  // without any handler of ours running; exec keeps QEMU our direct child, so its parent is this process.
+  // A parent that died before setpriv's prctl has left the child to init: the sh between setpriv and QEMU
+  // sees another $PPID and stops there (the death signal survives both execs)
+  const guard = '[ "$PPID" = "$1" ] || exit 125; shift; exec "$@"'
+  const p = $({ quiet: true, nothrow: true, stdio: ['ignore', 'pipe', 'pipe'] })`exec setpriv --pdeathsig KILL sh -c ${guard} sh ${process.pid} qemu-system-x86_64 ${args}`
   // Ctrl-C / SIGTERM: QEMU is SIGKILLed synchronously, then reaped
   const untrack = onCleanup(() => { if (p.pid) process.kill(p.pid, 'SIGKILL') }, () => p.nothrow())
   let grace: NodeJS.Timeout | undefined

@@ -92,7 +92,12 @@ async function buildNow(cacheDir: string): Promise<StandInMedia> {
     netboot: { vmlinuz: path.join(dir, 'netboot', 'vmlinuz-lts'), initramfs: path.join(dir, 'netboot', 'initramfs-lts'), modloop: path.join(dir, 'netboot', 'modloop-lts') },
     kver: kernel.kver, release: STAND_IN_RELEASE, volid: STAND_IN_VOLID,
   }
-  if (existsSync(path.join(dir, '.ready'))) return media
+  if (existsSync(path.join(dir, '.ready'))) {
+    // marks it in use for pruneStandIns
+    const t = new Date()
+    await fs.utimes(dir, t, t).catch(() => {})
+    return media
+  }
   process.stderr.write(`hostbake: building the stand-in Alpine media in ${dir} (once)\n`)
   await fs.rm(dir, { recursive: true, force: true })
   const tmp = `${dir}.${process.pid}.tmp`
@@ -138,11 +143,27 @@ async function buildNow(cacheDir: string): Promise<StandInMedia> {
       if (!existsSync(path.join(dir, '.ready'))) throw err
       await fs.rm(tmp, { recursive: true, force: true })
     })
+    await pruneStandIns(path.dirname(dir), dir)
     return media
   } catch (err) {
     await fs.rm(tmp, { recursive: true, force: true })
     throw err
   }
+}
+
+/** Stand-in media of older inputs (~60 MB each; every harness change makes new ones) go, unless used within the
+ *  hour: another process may be booting from them. */
+export async function pruneStandIns(parent: string, keep: string, now = Date.now()): Promise<string[]> {
+  const gone: string[] = []
+  for (const name of await fs.readdir(parent)) {
+    const dir = path.join(parent, name)
+    if (dir === keep || name.endsWith('.tmp')) continue
+    const st = await fs.stat(dir).catch(() => undefined)
+    if (!st?.isDirectory() || now - st.mtimeMs < 3600_000) continue
+    await fs.rm(dir, { recursive: true, force: true })
+    gone.push(dir)
+  }
+  return gone
 }
 
 /** A stock media initramfs: the stand-in init over these features, no overlay, no expectations, gzip (mkinitfs' default). */

@@ -78,6 +78,11 @@ function checkKernelOpts(profile: Profile): CheckIssue[] {
       issues.push({ path: at, message: 'use boot.initramfsModules: update-extlinux writes modules= itself' })
     } else if (key === 'root') {
       issues.push({ path: at, message: 'use boot.root: update-extlinux writes root= itself' })
+    } else if (key === 'init') {
+      // initramfs-init execs $KOPT_init after switch_root: init=/bin/sh is a root shell, no password, on the console
+      issues.push({ path: at, message: `${opt} replaces the system's init (OpenRC): init=/bin/sh hands a root shell without a password to anyone at the console, and any other value skips every service; remove it` })
+    } else if (key === 'rdinit') {
+      issues.push({ path: at, message: `${opt} replaces Alpine's initramfs init: no modules=, no overlay, no root mount, so the host does not boot; remove it` })
     }
   })
   return issues

@@ -72,8 +72,8 @@ async function harnessKernel(cacheDir: string, prepare: boolean): Promise<BootKe
   if (!prepare) {
     try {
       return locateBootKernel(cacheDir)
-    } catch {
-      log(`no boot-test kernel in ${cacheDir} yet: preparing it (once; hostbake boot-test --prepare does this ahead of time)`)
+    } catch (err) {
+      log(`${err instanceof Error ? err.message : String(err)}: preparing it (once; hostbake boot-test --prepare does this ahead of time)`)
     }
   }
   return prepareBootKernel(cacheDir)

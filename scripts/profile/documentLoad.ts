@@ -84,7 +84,7 @@ export function parseDocumentLoose<S extends z.ZodType>(schema: S, text: string,
     return { file, line: pos.line, col: pos.col, field: '', message: `YAML: ${e.message.split('\n')[0]}` }
   })
   if (doc.errors.length > 0) return { problems: yamlProblems, locate }
-  const shape = checkNodes(doc, file, at)
+  const shape = checkNodes(doc, file, at, text)
   if (yamlProblems.length + shape.length > 0) return { problems: [...yamlProblems, ...shape], locate }
   if (!isMap(doc.contents)) return { problems: [{ file, line: 1, col: 1, field: '', message: notAMapping }], locate }
 
@@ -99,33 +99,51 @@ export function parseDocumentLoose<S extends z.ZodType>(schema: S, text: string,
   return { data: parsed.data, raw: data, problems: [], locate }
 }
 
-// Walk the node tree without recursion: nesting depth and tags outside YAML's core schema.
-function checkNodes(doc: Document, file: string, at: (offset: number) => { line: number; col: number }): ProfileProblem[] {
+// Walk the node tree without recursion: nesting depth, tags outside YAML's core schema, and values a flow list split.
+function checkNodes(doc: Document, file: string, at: (offset: number) => { line: number; col: number }, text: string): ProfileProblem[] {
   const problems: ProfileProblem[] = []
-  const stack: [unknown, number][] = [[doc.contents, 1]]
+  const stack: [unknown, number, PropertyKey[]][] = [[doc.contents, 1, []]]
   let tooDeep = false
   while (stack.length > 0) {
-    const [node, depth] = stack.pop()!
+    const [node, depth, fieldPath] = stack.pop()!
     if (node === null || typeof node !== 'object') continue
     const n = node as Node & { tag?: string; range?: [number, number, number] }
     const pos = at(n.range?.[0] ?? 0)
     if (isScalar(n) || isMap(n) || isSeq(n)) {
       if (n.tag !== undefined && !CORE_TAGS.has(n.tag)) problems.push({ file, line: pos.line, col: pos.col, field: '', message: `YAML: the tag ${n.tag.replace('tag:yaml.org,2002:', '!!')} is not accepted (plain values only)` })
     }
+    if (isSeq(n) && n.flow) problems.push(...checkSplitValues(n.items, text, file, at, fieldPath))
     if (isMap(n) || isSeq(n)) {
       if (depth > INPUT_LIMITS.depth) {
         if (!tooDeep) problems.push({ file, line: pos.line, col: pos.col, field: '', message: `YAML: nested deeper than ${INPUT_LIMITS.depth} levels` })
         tooDeep = true
         continue
       }
-      for (const item of n.items as unknown[]) {
+      ;(n.items as unknown[]).forEach((item, i) => {
         if (isPair(item)) {
-          stack.push([item.key, depth + 1], [item.value, depth + 1])
-        } else stack.push([item, depth + 1])
-      }
+          const key = isScalar(item.key) ? String(item.key.value) : String(item.key)
+          stack.push([item.key, depth + 1, fieldPath], [item.value, depth + 1, [...fieldPath, key]])
+        } else stack.push([item, depth + 1, [...fieldPath, i]])
+      })
     }
   }
   return problems.sort((a, b) => (a.line ?? 0) - (b.line ?? 0))
+}
+
+// In a flow list every comma starts an item: `[console=ttyS0,115200]` is two items, "console=ttyS0" and "115200".
+// A plain item right after a bare comma (no space) that follows a `key=value` item is a value list split in two.
+function checkSplitValues(items: unknown[], text: string, file: string, at: (offset: number) => { line: number; col: number }, fieldPath: PropertyKey[]): ProfileProblem[] {
+  const problems: ProfileProblem[] = []
+  for (let i = 1; i < items.length; i++) {
+    const prev = items[i - 1]
+    const item = items[i]
+    if (!isScalar(prev) || !isScalar(item) || prev.type !== 'PLAIN' || item.type !== 'PLAIN' || !item.range) continue
+    if (!String(prev.value).includes('=') || text[item.range[0] - 1] !== ',') continue
+    const pos = at(item.range[0])
+    const joined = `${String(prev.value)},${String(item.value)}`
+    problems.push({ file, line: pos.line, col: pos.col, field: formatFieldPath([...fieldPath, i]), message: `"${String(item.value)}" follows "${String(prev.value)}" after a bare comma: in a [ ] list every comma starts a new item, so this value was split in two. Quote the whole option ("${joined}"), or put a space after the comma if they are two items` })
+  }
+  return problems
 }
 
 // The keys a strict object accepts at a field path, for "unknown field" messages.

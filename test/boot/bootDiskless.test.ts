@@ -6,13 +6,13 @@ import test from 'ava'
 import { bootTestProfile } from '../../scripts/boot/bootTest.js'
 import { locateBootKernel } from '../../scripts/boot/bootKernel.js'
 import { loadProfile } from '../../scripts/hostPipeline.js'
-import { resolveCacheDir } from '../../scripts/shared/cachePaths.js'
 import { packagePath } from '../../scripts/shared/packagePaths.js'
+import { TEST_CACHE } from '../testSupport.js'
 import { bootTimeoutS } from './bootHelpers.js'
 
 test('diskless-uhci without the supplementary initramfs fails: no vfio in the stock image, uhci_hcd keeps the devices', async (t) => {
   const loaded = await loadProfile(packagePath('test', 'boot', 'profiles', 'diskless-uhci.yaml'))
-  const kernel = locateBootKernel(resolveCacheDir())
+  const kernel = locateBootKernel(TEST_CACHE)
   const r = await bootTestProfile(loaded, { kernel, timeoutS: bootTimeoutS, keep: false, log: () => {}, supplement: false })
   const detail = r.checks.map((c) => `${c.pass ? 'PASS' : 'FAIL'} ${c.name} ${c.detail}`).join('\n')
   t.false(r.ok, detail)

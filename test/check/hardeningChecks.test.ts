@@ -35,6 +35,21 @@ test('an IOMMU switched off, in any position among other options, is refused wit
   t.deepEqual(fields(amd), ['boot.kernelOpts.0'])
 })
 
+test('init= and rdinit= are refused in any position with any value; options that only start with "init" are not', (t) => {
+  const value = fc.stringMatching(/^[A-Za-z0-9_./-]{0,16}$/)
+  const bad = fc.tuple(fc.constantFrom('init', 'rdinit'), value).map(([k, v]) => `${k}=${v}`)
+  const other = fc.constantFrom('quiet', 'console=ttyS0', 'initcall_debug', 'initcall_blacklist=foo', 'init_on_alloc=1', 'initrd=/boot/x', 'iommu=pt')
+  fc.assert(fc.property(fc.array(other, { maxLength: 4 }), bad, fc.nat(), (opts, opt, at) => {
+    const kernelOpts: string[] = [...opts]
+    const i = at % (opts.length + 1)
+    kernelOpts.splice(i, 0, opt)
+    const got = fields({ ...base, boot: { ...base.boot, kernelOpts } }).filter((f) => f.startsWith('boot.kernelOpts'))
+    return got.length === 1 && got[0] === `boot.kernelOpts.${i}`
+  }))
+  const shell = checkProfile({ ...base, boot: { ...base.boot, kernelOpts: ['quiet', 'init=/bin/sh'] } })
+  t.regex(shell.find((x) => x.path.join('.') === 'boot.kernelOpts.1')!.message, /root shell without a password/)
+})
+
 test('a derived service (or networking) listed in another runlevel is refused; in its own it is fine', (t) => {
   const host = shapeOf(profileYaml('passthrough:\n  devices: [{ address: "04:00.0", id: "8086:10d3" }]\nnetwork: { ports: [eth0] }\nguests: [{ name: g, vcpus: 1, memory: 512 }]\n'))
   const own: Record<string, string> = { 'hostbake-guard': 'sysinit', networking: 'boot', libvirtd: 'default', 'libvirt-guests': 'default' }

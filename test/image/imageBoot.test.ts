@@ -7,8 +7,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { bootTestImage, type ImageBootTestResult } from '../../scripts/boot/imageBootTest.js'
 import { locateBootKernel } from '../../scripts/boot/bootKernel.js'
-import { resolveCacheDir } from '../../scripts/shared/cachePaths.js'
-import { runCli, tempDir } from '../testSupport.js'
+import { TEST_CACHE, runCli, tempDir } from '../testSupport.js'
 import { IMAGE_PROFILE, makeImage, standIn, vmhost } from './imageSupport.js'
 
 const timeoutS = Number(process.env.HOSTBAKE_IMAGE_BOOT_TIMEOUT) || 240
@@ -84,7 +83,7 @@ test.serial('negative: the supplement left out of syslinux.cfg fails the BIOS bo
 
 test.serial('negative: vfio modules from another kernel build are refused by the kernel', async (t) => {
   const dir = await tempDir(t)
-  const kernel = locateBootKernel(resolveCacheDir())
+  const kernel = locateBootKernel(TEST_CACHE)
   const other = await otherBuild(kernel.modulesDir, kernel.kver, path.join(dir, 'other'))
   const img = (await makeImage(dir, 'otherbuild', { modulesDirOverride: other })).output
   const r = await boot(img, 'bios', 'cdrom')

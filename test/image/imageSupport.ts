@@ -5,13 +5,13 @@ import { buildStandInMedia, type StandInMedia } from '../../scripts/boot/standIn
 import { loadProfile } from '../../scripts/hostPipeline.js'
 import { buildImage, type ImageOptions, type ImageResult } from '../../scripts/image/imageBuild.js'
 import type { LoadedProfile } from '../../scripts/profile/profileLoad.js'
-import { resolveCacheDir } from '../../scripts/shared/cachePaths.js'
+import { TEST_CACHE } from '../testSupport.js'
 import { packagePath } from '../../scripts/shared/packagePaths.js'
 
 export const IMAGE_PROFILE = packagePath('test', 'image', 'profiles', 'vmhost.yaml')
 
 export function standIn(): Promise<StandInMedia> {
-  return buildStandInMedia(resolveCacheDir())
+  return buildStandInMedia(TEST_CACHE)
 }
 
 export async function vmhost(): Promise<LoadedProfile> {

@@ -52,10 +52,17 @@ const rejected: [string, string, RegExp][] = [
   ['mode as a YAML number', 'files: [{ path: /etc/x, content: a, mode: 0600 }]\n', /files\[0\]\.mode: expected an octal mode in quotes/],
   ['content and source', 'files: [{ path: /etc/x, content: a, source: b }]\n', /files\[0\]: give exactly one of content or source/],
   ['virt kernel with passthrough', 'alpine: { kernel: virt }\npassthrough:\n  devices: [{ id: "8086:3a67" }]\n', /:3:\d+ alpine\.kernel: linux-virt is built without VFIO/],
+  ['an option value split by a flow list', 'boot: { kernelOpts: [quiet, console=ttyS0,115200] }\n', /:\d+:\d+ boot\.kernelOpts\[2\]: "115200" follows "console=ttyS0" after a bare comma.*Quote the whole option \("console=ttyS0,115200"\)/],
   ['acs override', 'boot: { kernelOpts: [quiet, pcie_acs_override=downstream] }\n', /boot\.kernelOpts\[1\]: pcie_acs_override needs the out-of-tree ACS override patch/],
   ['hostile path', 'files: [{ path: /etc/../../x, content: a }]\n', /files\[0\]\.path: .*escapes the overlay/],
   ['secret readable by others', 'files: [{ path: /root/.ssh/id_rsa, content: k, mode: "0644" }]\n', /files\[0\]\.mode: 0644 makes \/root\/\.ssh\/id_rsa readable by others/],
 ]
+
+test('flow lists: a quoted option keeps its commas; bare commas between plain words, or after a space, are items', (t) => {
+  const { profile } = parseProfileText(profileYaml('boot: { kernelOpts: [quiet, "console=ttyS0,115200", iommu=pt, nomodeset] }\nmodules: [tun,vhost_net]\n'), 'ok.yaml')
+  t.deepEqual(profile.boot.kernelOpts, ['quiet', 'console=ttyS0,115200', 'iommu=pt', 'nomodeset'])
+  t.deepEqual(profile.modules, ['tun', 'vhost_net'])
+})
 
 for (const [name, yaml, expected] of rejected) {
   test(`rejects: ${name}`, (t) => {
