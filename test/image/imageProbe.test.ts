@@ -13,9 +13,8 @@ import { bootTestImage, type ImageBootTestResult } from '../../scripts/boot/imag
 import { explainNoReport } from '../../scripts/commands/bootTestMedia.js'
 import { bakeHost } from '../../scripts/hostPipeline.js'
 import { addProbe, PROBE_DIR, PROBE_MARKER, readProbeFiles } from '../../scripts/image/probeOverlay.js'
-import { resolveCacheDir } from '../../scripts/shared/cachePaths.js'
 import { packagePath } from '../../scripts/shared/packagePaths.js'
-import { runCli, tempDir } from '../testSupport.js'
+import { TEST_CACHE, runCli, tempDir } from '../testSupport.js'
 import { IMAGE_PROFILE, makeImage, standIn, vmhost } from './imageSupport.js'
 
 const timeoutS = Number(process.env.HOSTBAKE_IMAGE_BOOT_TIMEOUT) || 240
@@ -24,7 +23,7 @@ const guest = (name: string) => packagePath('scripts', 'boot', 'guest', name)
 // --- the overlay's test build
 test('--probe adds the two services, their runlevel links and the probe\'s files; nothing else changes', async (t) => {
   const host = await bakeHost(await vmhost())
-  const files = addProbe(host.files, await readProbeFiles(resolveCacheDir()))
+  const files = addProbe(host.files, await readProbeFiles(TEST_CACHE))
   const added = [...files.keys()].filter((n) => !host.files.has(n)).sort()
   t.deepEqual(added, [
     'etc/hostbake/probe/', 'etc/hostbake/probe/checks.sh', 'etc/hostbake/probe/probe.sh', 'etc/hostbake/probe/vfio-probe',
@@ -114,7 +113,7 @@ function assertFromProbe(t: import('ava').ExecutionContext, r: ImageBootTestResu
 
 test.serial('boot: a probe image from the stand-in ISO passes on the probe\'s own report', async (t) => {
   const dir = await tempDir(t)
-  const img = (await makeImage(dir, 'probe', { probe: await readProbeFiles(resolveCacheDir()) })).output
+  const img = (await makeImage(dir, 'probe', { probe: await readProbeFiles(TEST_CACHE) })).output
   const r = await boot(img)
   t.true(r.ok, describe(r))
   assertFromProbe(t, r)
@@ -133,7 +132,7 @@ test.serial('boot: a probe image from the stand-in ISO passes on the probe\'s ow
 
 test.serial('boot, negative: the supplement left out of syslinux.cfg fails the probe\'s binding checks', async (t) => {
   const dir = await tempDir(t)
-  const img = (await makeImage(dir, 'probe-nosupp', { probe: await readProbeFiles(resolveCacheDir()), omitSupplementFrom: 'syslinux' })).output
+  const img = (await makeImage(dir, 'probe-nosupp', { probe: await readProbeFiles(TEST_CACHE), omitSupplementFrom: 'syslinux' })).output
   const r = await boot(img)
   if (r.workDir) t.teardown(() => fs.rm(r.workDir!, { recursive: true, force: true }))
   t.false(r.ok, describe(r))
@@ -149,7 +148,7 @@ test.serial('boot, negative: the supplement left out of syslinux.cfg fails the p
 test.serial('boot, negative: a probe that does not report leaves only probe_report FAIL, never the stand-in init\'s own checks', async (t) => {
   const dir = await tempDir(t)
   // the report service is there (so boot-test expects the probe) but does nothing
-  const silent = { ...(await readProbeFiles(resolveCacheDir())), report: Buffer.from('#!/sbin/openrc-run\ndepend() {\n\tafter *\n}\nstart() {\n\t:\n}\n') }
+  const silent = { ...(await readProbeFiles(TEST_CACHE)), report: Buffer.from('#!/sbin/openrc-run\ndepend() {\n\tafter *\n}\nstart() {\n\t:\n}\n') }
   const r = await boot((await makeImage(dir, 'probe-silent', { probe: silent })).output)
   if (r.workDir) t.teardown(() => fs.rm(r.workDir!, { recursive: true, force: true }))
   t.true(r.probe)
