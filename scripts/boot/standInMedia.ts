@@ -63,7 +63,7 @@ const bootDir = path.dirname(here)
 async function hashInputs(kernel: BootKernel): Promise<string> {
   const h = createHash('sha256')
   const featuresDir = path.join(PACKAGE_ROOT, 'scripts', 'boot', 'features.d')
-  const files = [here, path.join(bootDir, 'initramfsBuild.js'), path.join(PACKAGE_ROOT, 'scripts', 'boot', 'guest', 'init.sh'),
+  const files = [here, path.join(bootDir, 'initramfsBuild.js'), path.join(PACKAGE_ROOT, 'scripts', 'boot', 'guest', 'init.sh'), path.join(PACKAGE_ROOT, 'scripts', 'boot', 'guest', 'checks.sh'),
     path.join(PACKAGE_ROOT, 'scripts', 'snapshot', 'snapshotCollector.sh'),
     ...(await fs.readdir(featuresDir)).sort().map((f) => path.join(featuresDir, f))]
   for (const f of files) h.update(await fs.readFile(f))
