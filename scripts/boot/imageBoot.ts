@@ -17,6 +17,7 @@ import { existsSync } from 'node:fs'
 import fs from 'node:fs/promises'
 import path from 'node:path'
 import { HostbakeError } from '../shared/hostbakeError.js'
+import { PROBE_MARKER } from '../image/probeOverlay.js'
 import type { BootExpect, BootReport } from './bootOverlay.js'
 import { readGuestVerdict } from './bootReport.js'
 import { withBootSlot } from './bootSchedule.js'
@@ -37,6 +38,8 @@ export interface ImageExpect extends BootExpect {
   rescue?: boolean
   /** paths the initramfs stage must hold (the override hook when binding by address) */
   initramfsFiles?: string[]
+  /** the image's overlay carries hostbake's probe (image --probe): the report is the probe's, never the stand-in init's */
+  probe?: boolean
 }
 
 export interface ImageBootOptions {
@@ -78,6 +81,15 @@ export function readMenuDefault(text: string, loader: 'syslinux' | 'grub'): Menu
   return { label: e[1], append: linux?.[2].trim() ?? '', initrds: (/^\s*initrd\s+(.*)$/m.exec(e[2])?.[1] ?? '').trim().split(/\s+/).filter(Boolean) }
 }
 
+/** Whether the image's overlay (/<host>.apkovl.tar.gz) carries hostbake's probe (`hostbake image --probe`). */
+export async function readImageProbe(image: string, hostname: string, workDir: string): Promise<boolean> {
+  const out = path.join(workDir, 'overlay.apkovl.tar.gz')
+  const x = await $({ quiet: true, nothrow: true })`xorriso -osirrox on -indev ${image} -extract ${`/${hostname}.apkovl.tar.gz`} ${out}`.timeout('60s')
+  if (x.exitCode !== 0 || !existsSync(out)) return false
+  const list = await $({ quiet: true, nothrow: true })`tar -tzf ${out}`.timeout('30s')
+  return list.stdout.split('\n').includes(PROBE_MARKER)
+}
+
 /** The menu the given firmware reads, from the image itself. */
 export async function readImageMenu(image: string, firmware: Firmware, workDir: string): Promise<MenuDefault> {
   const [isoPath, loader] = firmware === 'bios' ? ['/boot/syslinux/syslinux.cfg', 'syslinux' as const] : ['/boot/grub/grub.cfg', 'grub' as const]
@@ -116,6 +128,7 @@ export function renderImageExpect(opts: ImageBootOptions, cmdline: string): Reco
     EXPECT_CMDLINE: cmdline,
     EXPECT_RESCUE: e.rescue ? '1' : '',
     EXPECT_INITRAMFS_FILES: (e.initramfsFiles ?? []).join(' '),
+    EXPECT_PROBE: e.probe ? '1' : '',
   }
 }
 

@@ -21,7 +21,11 @@ export interface ImageBootTestOptions {
   rescueDrivers?: Record<string, string>
 }
 
-export type ImageBootTestResult = BootTestResult & { firmware: Firmware; medium: Medium; entry: string; sentinelAtS?: number }
+export type ImageBootTestResult = BootTestResult & {
+  firmware: Firmware; medium: Medium; entry: string; sentinelAtS?: number
+  /** the image's overlay carries hostbake's probe: the report came from it (stage probe-report), not from an init */
+  probe: boolean
+}
 
 let serial = 0
 
@@ -29,13 +33,15 @@ export async function bootTestImage(loaded: LoadedProfile, opts: ImageBootTestOp
   const host = await bakeHost(loaded)
   const expect = planBootExpect(host, loaded)
   const work = path.join(os.tmpdir(), `hostbake-image-boot-${host.hostname}-${opts.firmware}-${opts.medium}-${process.pid}-${++serial}`)
-  const { readImageMenu } = await import('./imageBoot.js')
+  const { readImageMenu, readImageProbe } = await import('./imageBoot.js')
   const peek = await mkdtemp(path.join(os.tmpdir(), 'hostbake-menu-'))
-  const menu = await readImageMenu(opts.image, opts.firmware, peek).finally(() => rm(peek, { recursive: true, force: true }))
+  const [menu, probe] = await Promise.all([readImageMenu(opts.image, opts.firmware, peek), readImageProbe(opts.image, host.hostname, peek)])
+    .finally(() => rm(peek, { recursive: true, force: true }))
   const rescue = /(^|\s)hostbake\.rescue(\s|$)/.test(menu.append)
   const imageExpect: ImageExpect = rescue
     ? { vfioIds: [], vfioAddresses: [], drivers: { ...expect.drivers, ...opts.rescueDrivers }, supplement: 'none', rescue: true, ...(expect.loaded ? { loaded: expect.loaded } : {}) }
     : { ...expect, supplement: host.hostname, initramfsFiles: host.plan.vfioFiles.map((f) => f.value) }
+  imageExpect.probe = probe
   const r = await bootImage({
     image: opts.image, firmware: opts.firmware, medium: opts.medium, machine: planBootMachine(loaded), expect: imageExpect,
     workDir: work, timeoutS: opts.timeoutS, keep: opts.keep,
@@ -47,9 +53,9 @@ export async function bootTestImage(loaded: LoadedProfile, opts: ImageBootTestOp
     ...(r.guestUptimeS !== undefined ? { guestUptimeS: r.guestUptimeS } : {}),
     ...(r.overheadS !== undefined ? { overheadS: +r.overheadS.toFixed(2) } : {}),
     ...(r.sentinelAtS !== undefined ? { sentinelAtS: +r.sentinelAtS.toFixed(2) } : {}),
-    cmdline: r.cmdline, checks: r.checks,
+    stages: r.stages, cmdline: r.cmdline, checks: r.checks,
     ...(r.workDir ? { workDir: r.workDir, serialLog: r.serialLogPath } : {}),
     ...(r.tail ? { tail: r.tail } : {}),
-    firmware: opts.firmware, medium: opts.medium, entry: r.menu.label,
+    firmware: opts.firmware, medium: opts.medium, entry: r.menu.label, probe,
   }
 }

@@ -252,7 +252,7 @@ function buildUserlandCpio(kernel: BootKernel): Promise<string> {
 async function buildUserlandCpioNow(kernel: BootKernel): Promise<string> {
   // small inputs by content (tsc rewrites this module on every build), binaries by size and mtime
   const hash = createHash('sha256')
-  for (const f of [path.join(guestDir, 'init.sh'), collectorScript, INITRAMFS_BUILD_CODE]) hash.update(await fs.readFile(f))
+  for (const f of [path.join(guestDir, 'init.sh'), path.join(guestDir, 'checks.sh'), collectorScript, INITRAMFS_BUILD_CODE]) hash.update(await fs.readFile(f))
   for (const f of [kernel.probe, '/bin/busybox', '/usr/bin/kmod', ifupdownBin(kernel)]) {
     const st = await fs.stat(f)
     hash.update(`${f}:${st.size}:${st.mtimeMs}\n`)
@@ -303,6 +303,7 @@ async function buildUserlandCpioNow(kernel: BootKernel): Promise<string> {
     await fs.chmod(path.join(root, 'init'), 0o755)
     await fs.copyFile(kernel.probe, path.join(root, 'bin/vfio-probe'))
     await fs.copyFile(collectorScript, path.join(root, 'hostbake/collector.sh'))
+    await fs.copyFile(path.join(guestDir, 'checks.sh'), path.join(root, 'hostbake/checks.sh'))
     const tmp = `${out}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`
     await packCpio(root, tmp)
     await fs.rename(tmp, out)

@@ -62,7 +62,7 @@ const here = codeFileOf(import.meta.url, 'dist/scripts/boot/standInMedia.js')
 async function hashInputs(kernel: BootKernel): Promise<string> {
   const h = createHash('sha256')
   const featuresDir = path.join(PACKAGE_ROOT, 'scripts', 'boot', 'features.d')
-  const files = [here, INITRAMFS_BUILD_CODE, path.join(PACKAGE_ROOT, 'scripts', 'boot', 'guest', 'init.sh'),
+  const files = [here, INITRAMFS_BUILD_CODE, path.join(PACKAGE_ROOT, 'scripts', 'boot', 'guest', 'init.sh'), path.join(PACKAGE_ROOT, 'scripts', 'boot', 'guest', 'checks.sh'),
     path.join(PACKAGE_ROOT, 'scripts', 'snapshot', 'snapshotCollector.sh'),
     ...(await fs.readdir(featuresDir)).sort().map((f) => path.join(featuresDir, f))]
   for (const f of files) h.update(await fs.readFile(f))

@@ -34,12 +34,18 @@ export async function run(args: VerbArgs): Promise<number> {
   const r = await bootTestImage(loaded[0], { image: image!, firmware, medium, timeoutS, keep: flag(v.keep), log })
   log(`${r.ok ? 'PASS' : 'FAIL'} ${r.hostname} (${image}, ${firmware} ${medium}, entry "${r.entry}"): ${r.passed} passed, ${r.failed} failed, ${r.wallS} s`)
   for (const c of r.checks.filter((x) => !x.pass)) log(`  FAIL ${c.name} ${c.detail}`)
-  if (!r.ok && r.checks.length === 0) {
-    // the stand-in initramfs reports; Alpine's own init does not (the in-overlay probe is not built yet)
-    log('  no report from the guest: images made from the stand-in ISO report their checks; one made from a real Alpine ISO boots Alpine\'s own init, which has no hostbake probe yet')
-  }
+  if (!r.ok && r.checks.length === 0) log(`  ${explainNoReport(r.probe, args.positionals[0])}`)
   if (!r.ok && r.tail) process.stderr.write(`${r.tail.replace(/^/gm, '  | ')}\n`)
   if (r.workDir) log(`  work folder kept: ${r.workDir}`)
   if (flag(v.json)) process.stdout.write(`${JSON.stringify([r], null, 2)}\n`)
   return r.ok ? 0 : 1
+}
+
+/** Why a boot of an image ended without a report: the stand-in init reports by itself; under Alpine's own init only
+ * the probe of a test build (`hostbake image --probe`) does. */
+export function explainNoReport(probe: boolean, profile: string): string {
+  return probe
+    ? 'no report from the guest: the image carries hostbake\'s probe, but it printed nothing (see the serial log: did OpenRC reach the default runlevel? is qemu_fw_cfg in the kernel?)'
+    : 'no report from the guest: this image carries no hostbake probe. An image made from a real Alpine ISO boots Alpine\'s own init, ' +
+      `which prints no report: build a test image with \`hostbake image ${profile} --base ALPINE.iso --probe -o test.iso\` and boot that`
 }

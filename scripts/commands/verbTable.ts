@@ -66,7 +66,8 @@ export const VERBS: Record<string, Verb> = {
     usage: 'boot-test [PROFILE...] [--profiles DIR | --examples] [--json] [--junit FILE] [--keep] [--timeout S] [--shard I/N]\n' +
       '          [--kernel VMLINUZ --modloop MODLOOP] [--cache DIR] [--prepare] [--source-root DIR]\n' +
       '          [--netboot TREE [--firmware bios|uefi] [--mac MAC]]   (network boot of a `hostbake pxe` tree)\n' +
-      '       boot-test PROFILE --image FILE.iso [--firmware bios|uefi] [--medium cdrom|usb]   (boot an image through its menu)\n' +
+      '       boot-test PROFILE --image FILE.iso [--firmware bios|uefi] [--medium cdrom|usb]   (boot an image through its menu;\n' +
+      '          one made from a real Alpine ISO reports through the probe of `hostbake image --probe`)\n' +
       '       boot-test --stand-in-media DIR   (the stand-in Alpine ISO and netboot files the harness boots)\n' +
       '          boot-test PROFILE --apkovl FILE [--apkovl FILE...]   (boot given overlays on PROFILE\'s test machine, with its expectations)',
     example: 'hostbake boot-test --shard 1/2 --junit junit.xml',
@@ -84,9 +85,10 @@ export const VERBS: Record<string, Verb> = {
   },
   image: {
     summary: 'a diskless host\'s bootable ISO/USB image (BIOS and UEFI), remastered from an Alpine ISO',
-    usage: 'image PROFILE --base ALPINE.iso [--sha256 HEX] -o FILE.iso [--json]',
+    usage: 'image PROFILE --base ALPINE.iso [--sha256 HEX] -o FILE.iso [--json]\n' +
+      '       image PROFILE --base ALPINE.iso --probe -o TEST.iso [--cache DIR]   (a test build for boot-test --image: never ship it)',
     example: 'hostbake image profiles/vmhost.yaml --base alpine-extended-3.22.0-x86_64.iso -o vmhost.iso',
-    options: { base: { type: 'string' }, sha256: { type: 'string' }, output, json }, positionals: [1, 1], required: ['output'],
+    options: { base: { type: 'string' }, sha256: { type: 'string' }, output, json, probe: { type: 'boolean' }, cache: { type: 'string' } }, positionals: [1, 1], required: ['output'],
     load: () => import('./image.js'),
   },
   pxe: {

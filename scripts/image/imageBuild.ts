@@ -16,7 +16,8 @@ import path from 'node:path'
 import { HostbakeError, ProfileError } from '../shared/hostbakeError.js'
 import { bakeHost, type BakedHost } from '../hostPipeline.js'
 import type { LoadedProfile } from '../profile/profileLoad.js'
-import { overlayMtime } from '../pack/apkovlPack.js'
+import { overlayMtime, packApkovl } from '../pack/apkovlPack.js'
+import { addProbe, type ProbeFiles } from './probeOverlay.js'
 import { readBaseIso, readSerial, readTimeouts, type BaseIso } from './isoInput.js'
 import { renderMenus, type MenuPlan } from './menuRender.js'
 import { remasterIso } from './isoRemaster.js'
@@ -30,6 +31,8 @@ export interface ImageOptions {
   sha256?: string
   output: string
   log?: (msg: string) => void
+  /** a test build: the overlay carries hostbake's probe (readProbeFiles), which reports the guest checks and powers off */
+  probe?: ProbeFiles
   /** tests only: boot the rescue entry by default */
   defaultEntry?: 0 | 1
   /** negative controls only: leave the supplement out of one menu; take the vfio modules from another module tree */
@@ -42,6 +45,8 @@ export interface ImageResult {
   sha256: string
   bytes: number
   hostname: string
+  /** a test build (--probe): never for a host */
+  probe: boolean
   base: { release: string; volid: string; sha256: string; flavor: string }
   supplement: { path: string; kver: string; modules: string[]; bytes: number }
   menus: MenuPlan
@@ -113,14 +118,14 @@ export async function buildImage(opts: ImageOptions): Promise<ImageResult> {
     })
     log(`remastering into ${opts.output}`)
     await remasterIso(opts.base, opts.output, [
-      { isoPath: `/${host.hostname}.apkovl.tar.gz`, data: host.apkovl },
+      { isoPath: `/${host.hostname}.apkovl.tar.gz`, data: opts.probe ? await packApkovl(addProbe(host.files, opts.probe)) : host.apkovl },
       { isoPath: suppPath, data: supp.data },
       { isoPath: '/boot/syslinux/syslinux.cfg', data: Buffer.from(menus.syslinux) },
       { isoPath: '/boot/grub/grub.cfg', data: Buffer.from(menus.grub) },
     ], epochS, work)
     const out = await fs.readFile(opts.output)
     return {
-      output: opts.output, sha256: createHash('sha256').update(out).digest('hex'), bytes: out.length, hostname: host.hostname,
+      output: opts.output, sha256: createHash('sha256').update(out).digest('hex'), bytes: out.length, hostname: host.hostname, probe: !!opts.probe,
       base: { release: base.release, volid: base.volid, sha256: base.sha256, flavor: base.flavor },
       supplement: { path: suppPath, kver: supp.kver, modules: supp.modules, bytes: supp.data.length },
       menus: menus.plan,
