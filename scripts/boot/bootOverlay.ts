@@ -47,7 +47,7 @@ import { HostbakeError } from '../shared/hostbakeError.js'
 import type { BootKernel } from './bootKernel.js'
 import { readGuestVerdict, type BootCheck } from './bootReport.js'
 import { withBootSlot } from './bootSchedule.js'
-import { runQemu, type QemuMachine } from './qemuBoot.js'
+import { runQemu, type IommuKind, type QemuMachine } from './qemuBoot.js'
 import { buildRootDisk, planRootDisk } from './rootDisk.js'
 
 export interface BootExpect {
@@ -63,6 +63,23 @@ export interface BootExpect {
   beforeHwdrivers?: string[]
   /** run hostbake's snapshot collector in the guest and return its JSON (BootReport.snapshot) */
   snapshot?: boolean
+}
+
+/** The expectations every boot hands the guest's checks (guest/checks.sh), whatever the medium: each boot adds
+ *  its own (EXPECT_MEDIUM, what its medium must show). One place, so no medium misses a check. */
+export function renderBootExpect(iommu: IommuKind, e: BootExpect): Record<string, string> {
+  return {
+    EXPECT_IOMMU: iommu,
+    EXPECT_IDS: e.vfioIds.map((i) => i.toLowerCase()).join(' '),
+    EXPECT_ADDRS: e.vfioAddresses.map((a) => a.toLowerCase()).join(' '),
+    EXPECT_GROUPS: (e.groups ?? []).map((g) => g.join(',')).join(' '),
+    EXPECT_DRIVERS: Object.entries(e.drivers ?? {}).map(([a, d]) => `${a}=${d}`).join(' '),
+    EXPECT_BRIDGE: e.bridge?.name ?? '',
+    EXPECT_BRIDGE_PORTS: (e.bridge?.ports ?? []).join(' '),
+    EXPECT_LOADED: (e.loaded ?? []).join(' '),
+    EXPECT_SNAPSHOT: e.snapshot ? '1' : '',
+    EXPECT_BEFORE_HWDRIVERS: (e.beforeHwdrivers ?? []).join(' '),
+  }
 }
 
 export interface BootOptions {
@@ -178,17 +195,8 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
     const modloopRoot = kernel.modloopRoot ?? path.dirname(kernel.modulesDir)
     const modloopPath = (modulesDir: string) => path.relative(modloopRoot, path.dirname(modulesDir)) || '.'
     const expect = {
-      EXPECT_IOMMU: opts.machine.iommu,
-      EXPECT_IDS: opts.expect.vfioIds.map((i) => i.toLowerCase()).join(' '),
-      EXPECT_ADDRS: opts.expect.vfioAddresses.map((a) => a.toLowerCase()).join(' '),
-      EXPECT_GROUPS: (opts.expect.groups ?? []).map((g) => g.join(',')).join(' '),
-      EXPECT_DRIVERS: Object.entries(opts.expect.drivers ?? {}).map(([a, d]) => `${a}=${d}`).join(' '),
+      ...renderBootExpect(opts.machine.iommu, opts.expect),
       EXPECT_MEDIUM: medium,
-      EXPECT_BRIDGE: opts.expect.bridge?.name ?? '',
-      EXPECT_BRIDGE_PORTS: (opts.expect.bridge?.ports ?? []).join(' '),
-      EXPECT_LOADED: (opts.expect.loaded ?? []).join(' '),
-      EXPECT_SNAPSHOT: opts.expect.snapshot ? '1' : '',
-      EXPECT_BEFORE_HWDRIVERS: (opts.expect.beforeHwdrivers ?? []).join(' '),
       // the modules/ folder each rootfs modprobe reads, inside the modloop share
       EXPECT_MODLOOP_KMOD: modloopPath(kernel.modulesDir),
       EXPECT_MODLOOP_BUSYBOX: modloopPath(kernel.busyboxModulesDir ?? kernel.modulesDir),

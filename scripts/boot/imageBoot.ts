@@ -18,7 +18,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { HostbakeError } from '../shared/hostbakeError.js'
 import { PROBE_MARKER } from '../image/probeOverlay.js'
-import type { BootExpect, BootReport } from './bootOverlay.js'
+import { renderBootExpect, type BootExpect, type BootReport } from './bootOverlay.js'
 import { readGuestVerdict } from './bootReport.js'
 import { withBootSlot } from './bootSchedule.js'
 import { renderExpect } from './initramfsBuild.js'
@@ -114,16 +114,8 @@ export function planImageQemu(opts: Pick<ImageBootOptions, 'image' | 'firmware' 
 export function renderImageExpect(opts: ImageBootOptions, cmdline: string): Record<string, string> {
   const e = opts.expect
   return {
-    EXPECT_IOMMU: opts.machine.iommu,
-    EXPECT_IDS: e.vfioIds.map((i) => i.toLowerCase()).join(' '),
-    EXPECT_ADDRS: e.vfioAddresses.map((a) => a.toLowerCase()).join(' '),
-    EXPECT_GROUPS: (e.groups ?? []).map((g) => g.join(',')).join(' '),
-    EXPECT_DRIVERS: Object.entries(e.drivers ?? {}).map(([a, d]) => `${a}=${d}`).join(' '),
+    ...renderBootExpect(opts.machine.iommu, e),
     EXPECT_MEDIUM: 'image',
-    EXPECT_BRIDGE: e.bridge?.name ?? '',
-    EXPECT_BRIDGE_PORTS: (e.bridge?.ports ?? []).join(' '),
-    EXPECT_LOADED: (e.loaded ?? []).join(' '),
-    EXPECT_SNAPSHOT: e.snapshot ? '1' : '',
     EXPECT_SUPPLEMENT: e.supplement,
     EXPECT_CMDLINE: cmdline,
     EXPECT_RESCUE: e.rescue ? '1' : '',

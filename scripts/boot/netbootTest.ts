@@ -9,6 +9,7 @@ import type { LoadedProfile } from '../profile/profileLoad.js'
 import { readManifest } from '../netboot/netbootTree.js'
 import { overlayPath } from '../netboot/ipxeRender.js'
 import { planBootExpect, planBootMachine } from './bootTest.js'
+import { renderBootExpect } from './bootOverlay.js'
 import { bootNetboot, type Firmware, type NetbootReport } from './bootNetboot.js'
 
 export interface NetbootTestOptions {
@@ -39,15 +40,8 @@ export async function bootTestNetboot(loaded: LoadedProfile, opts: NetbootTestOp
   const machine = planBootMachine(loaded)
   const e = planBootExpect(host, loaded)
   const expect: Record<string, string> = {
-    EXPECT_IOMMU: machine.iommu,
-    EXPECT_IDS: e.vfioIds.join(' '),
-    EXPECT_ADDRS: e.vfioAddresses.join(' '),
-    EXPECT_GROUPS: (e.groups ?? []).map((g) => g.join(',')).join(' '),
-    EXPECT_DRIVERS: Object.entries(e.drivers ?? {}).map(([a, d]) => `${a}=${d}`).join(' '),
+    ...renderBootExpect(machine.iommu, e),
     EXPECT_MEDIUM: 'netboot',
-    EXPECT_BRIDGE: e.bridge?.name ?? '',
-    EXPECT_BRIDGE_PORTS: (e.bridge?.ports ?? []).join(' '),
-    EXPECT_LOADED: (e.loaded ?? []).join(' '),
     EXPECT_INITRAMFS_FILES: '',
     // the overlay URL the host's own MAC makes, the overlay's hostname and the supplementary initramfs's marker
     EXPECT_APKOVL_URL: `${manifest.base}/${overlayPath(mac)}`,
