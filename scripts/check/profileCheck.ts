@@ -18,7 +18,7 @@ export interface CheckIssue {
 // Which other top-level fields the checks of a field read (a profile whose field failed its shape is
 // checked without it; issues that read it are left out).
 export const CHECK_READS: Record<string, string[]> = {
-  alpine: ['passthrough'], boot: ['cpu', 'alpine', 'passthrough'], modules: ['alpine'], services: ['passthrough', 'network', 'guests', 'storage'],
+  alpine: ['passthrough'], boot: ['cpu', 'alpine', 'passthrough'], modules: ['alpine'], services: ['passthrough', 'network', 'guests', 'storage', 'files'],
   passthrough: ['alpine'], guests: ['passthrough', 'storage', 'network'], storage: [], files: [], test: [],
 }
 

@@ -3,7 +3,9 @@
 import test from 'ava'
 import fc from 'fast-check'
 import { readFile } from 'node:fs/promises'
-import { checkProfile } from '../../scripts/check/profileCheck.js'
+import { CHECK_READS, checkProfile } from '../../scripts/check/profileCheck.js'
+import { parseProfileText } from '../../scripts/hostPipeline.js'
+import { ProfileError } from '../../scripts/shared/hostbakeError.js'
 import { RUNLEVELS, type Profile } from '../../scripts/profile/profileSchema.js'
 import { parseProfileLoose } from '../../scripts/profile/profileLoad.js'
 import { isSecretPath, overlayPathOf, ownDirPathOf, MAX_TAR_ID } from '../../scripts/profile/pathRules.js'
@@ -119,4 +121,24 @@ test('address-only binding: refused without a snapshot, accepted when a snapshot
   const p = shapeOf(profileYaml('passthrough:\n  devices: [{ address: "04:00.0" }]\n'))
   t.deepEqual(fields(p), ['passthrough.devices.0.address'])
   t.deepEqual(checkProfile(p, { snapshot: true }), [])
+})
+
+// CHECK_READS is hand-written: a field with a bad shape is dropped and the rest still checked; no check may then
+// report a problem that only the dropped field would have answered (a false error next to the real one)
+test('a field with a bad shape adds no problem elsewhere: CHECK_READS names every field a check reads', (t) => {
+  const good = profileYaml([
+    'alpine: { release: "3.22" }', 'boot: { kernelOpts: [quiet] }', 'modules: [tun]',
+    'network: { bridge: br0, ports: [eth0] }', 'storage: { pools: [{ name: default, path: /var/lib/libvirt/images }] }',
+    'passthrough:', '  devices: [{ id: "8086:10d3" }]', 'guests: [{ name: g, vcpus: 1, memory: 512 }]',
+    'services: { default: [mysvc, libvirtd] }', 'files: [{ path: /etc/init.d/mysvc, content: "#!/sbin/openrc-run", mode: "0755" }]',
+    'test: { iommu: intel, devices: [e1000e] }', '',
+  ].join('\n'))
+  t.notThrows(() => parseProfileText(good, 'good.yaml'))
+  for (const field of Object.keys(CHECK_READS)) {
+    const bad = good.replace(new RegExp(`^${field}:.*(\\n  .*)*`, 'm'), `${field}: 42`)
+    t.not(bad, good, field)
+    const err = t.throws(() => parseProfileText(bad, 'bad.yaml'), { instanceOf: ProfileError })
+    const elsewhere = err!.problems.filter((p) => !p.field.startsWith(field))
+    t.deepEqual(elsewhere.map((p) => `${p.field}: ${p.message}`), [], `${field} broken`)
+  }
 })
