@@ -11,8 +11,24 @@ import { writeAtomic } from '../write/outputWrite.js'
 import { flag, log, profileFiles, str, type VerbArgs } from './verb.js'
 import type { LoadedProfile } from '../profile/profileLoad.js'
 
+// What each of boot-test's other modes reads (--cache everywhere: where hostbake keeps what it prepares); any
+// other option given with it is refused, never silently ignored (--junit with --netboot would write no report)
+const MODE_OPTIONS: Record<string, string[]> = {
+  'stand-in-media': ['stand-in-media', 'cache'],
+  image: ['image', 'firmware', 'medium', 'timeout', 'keep', 'json', 'cache'],
+  netboot: ['netboot', 'firmware', 'mac', 'timeout', 'keep', 'json', 'cache', 'profiles', 'examples', 'shard', 'source-root'],
+}
+
+function refuseOtherOptions(v: VerbArgs['values']): void {
+  const mode = Object.keys(MODE_OPTIONS).find((m) => v[m] !== undefined)
+  if (!mode) return
+  const others = Object.keys(v).filter((o) => v[o] !== undefined && !MODE_OPTIONS[mode].includes(o))
+  if (others.length > 0) throw new HostbakeError(`${others.map((o) => `--${o}`).join(', ')} cannot go with --${mode}, which reads only ${MODE_OPTIONS[mode].map((o) => `--${o}`).join(', ')}`)
+}
+
 export async function run(args: VerbArgs): Promise<number> {
   const v = args.values
+  refuseOtherOptions(v)
   if (str(v['stand-in-media']) !== undefined || str(v.image) !== undefined) return (await import('./bootTestMedia.js')).run(args)
   if (str(v.medium) !== undefined) throw new HostbakeError('--medium chooses how --image boots: give --image FILE')
   const cacheDir = resolveCacheDir(str(v.cache))
