@@ -7,7 +7,7 @@ export async function run(args: VerbArgs): Promise<number> {
   const { buildPxeTree } = await import('../netboot/pxeBuild.js')
   const out = str(v.output)!
   const { files, hosts, media } = await buildPxeTree({
-    profiles: await profileFiles(args, 'pxe'),
+    profiles: await profileFiles(args, 'pxe'), named: args.positionals.length > 0,
     alpine: str(v.alpine)!, url: str(v.url)!, out,
     ...(str(v['alpine-version']) ? { alpineVersion: str(v['alpine-version']) } : {}),
     ...(str(v.repo) ? { repo: str(v.repo) } : {}),

@@ -13,6 +13,9 @@ import { planNetbootTree, writeNetbootTree, type NetbootMediaFile, type TreeFile
 
 export interface PxeOptions {
   profiles: string[]
+  /** the profiles were named one by one (each must have a netboot: section); otherwise a folder's profiles
+   *  without one are skipped with a log line, as boot-test skips those without a test: section */
+  named?: boolean
   alpine: string
   alpineVersion?: string
   url: string
@@ -76,7 +79,12 @@ export async function buildPxeTree(o: PxeOptions): Promise<{ files: TreeFile[]; 
   if (!tftpRoot.startsWith('/') || /[\s,]/.test(tftpRoot)) throw new HostbakeError(`--tftp-root ${tftpRoot}: expected an absolute path without spaces or commas`)
   if (o.repo !== undefined) checkBaseUrl(o.repo.replace(/^https:/, 'http:'))
 
-  const loaded = await loadProfiles(o.profiles)
+  let loaded = await loadProfiles(o.profiles)
+  if (!o.named) {
+    for (const l of loaded.filter((x) => x.profile.netboot === undefined)) o.log(`${l.file}: no netboot: section, not in the tree`)
+    loaded = loaded.filter((x) => x.profile.netboot !== undefined)
+    if (loaded.length === 0) throw new HostbakeError('no profile with a netboot: section', { hint: 'add netboot: { mac: "52:54:00:12:34:56" } to the profiles of the hosts that boot from the network' })
+  }
   requireNetboot(loaded)
   o.log(`loaded ${loaded.length} profile${loaded.length === 1 ? '' : 's'}`)
   const hosts = await Promise.all(loaded.map((l) => bakeHost(l)))

@@ -150,3 +150,22 @@ test('the tree\'s dnsmasq snippet passes dnsmasq --test and points iPXE at this 
   t.regex(text, /\ndhcp-range=10\.0\.2\.50,10\.0\.2\.90,12h\n/)
   t.regex(text, /\ndhcp-boot=tag:!ipxe,tag:efi64,snponly\.efi\n/)
 })
+
+test('pxe over a folder (--profiles) takes the hosts with a netboot: section and names the ones it leaves out', async (t) => {
+  const { dir, release } = await standInNetboot()
+  const profiles = await tempDir(t)
+  await cp(NETBOOT_PROFILES[0], path.join(profiles, 'netboot-uhci.yaml'))
+  await cp(path.join('test', 'boot', 'profiles', 'diskless-uhci.yaml'), path.join(profiles, 'diskless-uhci.yaml'))
+  const out = path.join(await tempDir(t), 'tree')
+  const r = await runCli(['pxe', '--profiles', profiles, '--alpine', dir, '--alpine-version', release, '--url', TEST_URL, '-o', out])
+  t.is(r.code, 0, r.stderr)
+  t.regex(r.stderr, /diskless-uhci\.yaml: no netboot: section, not in the tree/)
+  const manifest = JSON.parse(await readFile(path.join(out, 'manifest.json'), 'utf8')) as NetbootManifest
+  t.deepEqual(Object.keys(manifest.hosts), ['netboot-uhci'])
+  // a folder without any netboot host is an error, not an empty tree
+  const none = await tempDir(t)
+  await cp(path.join('test', 'boot', 'profiles', 'diskless-uhci.yaml'), path.join(none, 'diskless-uhci.yaml'))
+  const empty = await runCli(['pxe', '--profiles', none, '--alpine', dir, '--alpine-version', release, '--url', TEST_URL, '-o', path.join(none, 'tree')])
+  t.is(empty.code, 2)
+  t.regex(empty.stderr, /no profile with a netboot: section/)
+})
