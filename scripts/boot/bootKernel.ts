@@ -37,11 +37,11 @@ export function locateBootKernel(cacheDir: string): BootKernel {
   if (!existsSync(path.join(root, '.ready'))) throw new HostbakeError(`kernel cache ${root} is incomplete`, { hint })
   // a cache prepared before the Alpine-shaped trees existed would boot Debian's `.ko` files, where a features.d
   // line ending in `.ko` matches (a pass that fails on Alpine): incomplete, prepared again
-  if (process.env.HOSTBAKE_MODULE_TREE !== 'debian' && !alpineTreesReady(root)) throw new HostbakeError(`kernel cache ${root} has no Alpine-shaped module tree`, { hint })
+  if (!alpineTreesReady(root)) throw new HostbakeError(`kernel cache ${root} has no Alpine-shaped module tree`, { hint })
   const kernel: BootKernel = {
     kver,
     root,
-    ...selectModuleTree(root, kver),
+    ...alpineModuleTrees(root, kver),
     vmlinux: path.join(root, 'vmlinux'),
     probe: path.join(cacheDir, 'boot', 'vfio-probe'),
     ifupdownNg: path.join(cacheDir, 'tools', 'ifupdown-ng'),
@@ -112,15 +112,12 @@ export async function prepareBootKernel(cacheDir: string): Promise<BootKernel> {
   return locateBootKernel(cacheDir)
 }
 
-// The module trees boots use: Alpine-shaped (compressed, unsigned; scripts/boot/module-tree.sh) when prepared: zstd
-// for kmod, xz for busybox's modprobe; HOSTBAKE_MODULE_TREE=debian asks for Debian's own (the bench boots both).
-const alpineTreesReady = (root: string) => ['alpine', 'alpine-zst'].every((d) => existsSync(path.join(root, d, '.ready')))
+// The module trees boots use (scripts/boot/module-tree.sh): zstd for kmod, xz for busybox's modprobe, both
+// compressed and unsigned as Alpine's; the modloop share exports the kernel folder holding both.
+const alpineModuleTrees = (root: string, kver: string): Pick<BootKernel, 'modulesDir' | 'busyboxModulesDir' | 'modloopRoot'> => ({
+  modulesDir: path.join(root, 'alpine-zst', 'lib', 'modules', kver),
+  busyboxModulesDir: path.join(root, 'alpine', 'lib', 'modules', kver),
+  modloopRoot: root,
+})
 
-export function selectModuleTree(root: string, kver: string, env: NodeJS.ProcessEnv = process.env): Pick<BootKernel, 'modulesDir' | 'busyboxModulesDir' | 'modloopRoot'> {
-  if (env.HOSTBAKE_MODULE_TREE === 'debian' || !alpineTreesReady(root)) return { modulesDir: path.join(root, 'lib', 'modules', kver) }
-  return {
-    modulesDir: path.join(root, 'alpine-zst', 'lib', 'modules', kver),
-    busyboxModulesDir: path.join(root, 'alpine', 'lib', 'modules', kver),
-    modloopRoot: root,
-  }
-}
+const alpineTreesReady = (root: string) => ['alpine', 'alpine-zst'].every((d) => existsSync(path.join(root, d, '.ready')))

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # Shapes the boot-test kernel's module tree like Alpine's, next to Debian's own:
-#   KDIR/lib/modules/KVER              Debian's tree, untouched (signed, plain .ko): HOSTBAKE_MODULE_TREE=debian
+#   KDIR/lib/modules/KVER              Debian's tree, untouched (signed, plain .ko): the source of the two below
 #   KDIR/alpine/lib/modules/KVER       every module compressed with xz (a `*.ko` glob in a features.d file matches
 #                                      nothing, as on Alpine), its appended signature removed, depmod'ed
 #   KDIR/alpine-zst/lib/modules/KVER   the same modules compressed with zstd
