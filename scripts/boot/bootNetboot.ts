@@ -9,13 +9,14 @@
  * The tree's scripts and kernel command lines are booted as written; the harness only hands its expectations
  * to the guest through fw_cfg. The server's log lines come back with the report.
  */
-import { copyFile, mkdir, rm, writeFile } from 'node:fs/promises'
+import { copyFile, rm, writeFile } from 'node:fs/promises'
 import path from 'node:path'
 import { HostbakeError } from '../shared/hostbakeError.js'
-import { shellQuote } from '../shared/shellQuote.js'
 import { readManifest } from '../netboot/netbootTree.js'
 import { startNetbootServer } from '../netboot/serve.js'
+import { prepareWorkDir } from './bootOverlay.js'
 import { readGuestVerdict, type BootCheck } from './bootReport.js'
+import { renderExpect } from './initramfsBuild.js'
 import { withBootSlot } from './bootSchedule.js'
 import { runQemu, type QemuMachine } from './qemuBoot.js'
 
@@ -78,8 +79,7 @@ async function bootNetbootNow(opts: NetbootBootOptions): Promise<NetbootReport> 
   if (!manifest) throw new HostbakeError(`${opts.tree}: not a netboot tree (no manifest.json)`, { hint: 'hostbake pxe ... -o TREE writes one' })
   const net = planGuestNetwork(manifest.base)
   const work = path.resolve(opts.workDir)
-  await rm(work, { recursive: true, force: true })
-  await mkdir(path.join(work, 'tftp'), { recursive: true })
+  await prepareWorkDir(work, ['tftp'])
   const serialLogPath = path.join(work, 'serial.log')
   const serverLog: string[] = []
   const server = await startNetbootServer({ root: opts.tree, listen: { host: '127.0.0.1', port: 0 }, log: (l) => serverLog.push(l) })
@@ -88,7 +88,7 @@ async function bootNetbootNow(opts: NetbootBootOptions): Promise<NetbootReport> 
     // TFTP serves only the first script; the rest is HTTP, as the dnsmasq snippet arranges for real hosts
     await copyFile(path.join(opts.tree, 'boot.ipxe'), path.join(work, 'tftp', 'boot.ipxe'))
     const expectFile = path.join(work, 'expect')
-    await writeFile(expectFile, Object.entries(opts.expect).map(([k, v]) => `${k}=${shellQuote(v)}\n`).join(''))
+    await writeFile(expectFile, renderExpect(opts.expect))
     const port = new URL(server.url).port
     const extra: string[] = [
       '-netdev', `user,id=pxe0,restrict=on,${net.netdev},tftp=${work}/tftp,bootfile=boot.ipxe,guestfwd=tcp:${net.addr}:${net.port}-cmd:busybox nc 127.0.0.1 ${port}`,

@@ -156,10 +156,10 @@ export async function readExtlinuxAppend(overlayDir: string): Promise<string | u
 
 // The work folder emptied, never removed and made again (between the two a planted symlink could take its
 // name); rm of a symlink inside removes the link, not what it points to.
-export async function prepareWorkDir(work: string): Promise<void> {
+export async function prepareWorkDir(work: string, subdirs: readonly string[] = []): Promise<void> {
   await fs.mkdir(work, { recursive: true, mode: 0o700 })
   for (const e of await fs.readdir(work)) await fs.rm(path.join(work, e), { recursive: true, force: true })
-  await fs.mkdir(path.join(work, 'overlay'))
+  for (const d of subdirs) await fs.mkdir(path.join(work, d))
 }
 
 export async function bootOverlay(opts: BootOptions): Promise<BootReport> {
@@ -175,7 +175,7 @@ async function bootOverlayNow(opts: BootOptions): Promise<BootReport> {
   if (!existsSync(opts.apkovl)) throw new HostbakeError(`no such apkovl: ${opts.apkovl}`)
   const apkovl = path.resolve(opts.apkovl)
   const work = path.resolve(opts.workDir)
-  await prepareWorkDir(work)
+  await prepareWorkDir(work, ['overlay'])
   const serialLogPath = path.join(work, 'serial.log')
   let ok = false
   try {

@@ -18,7 +18,7 @@ import fs from 'node:fs/promises'
 import path from 'node:path'
 import { HostbakeError } from '../shared/hostbakeError.js'
 import { PROBE_MARKER } from '../image/probeOverlay.js'
-import { renderBootExpect, type BootExpect, type BootReport } from './bootOverlay.js'
+import { prepareWorkDir, renderBootExpect, type BootExpect, type BootReport } from './bootOverlay.js'
 import { readGuestVerdict } from './bootReport.js'
 import { withBootSlot } from './bootSchedule.js'
 import { renderExpect } from './initramfsBuild.js'
@@ -134,8 +134,7 @@ async function bootImageNow(opts: ImageBootOptions): Promise<BootReport & { menu
   if (!existsSync(opts.image)) throw new HostbakeError(`--image ${opts.image}: no such file`)
   const image = path.resolve(opts.image)
   const work = path.resolve(opts.workDir)
-  await fs.rm(work, { recursive: true, force: true })
-  await fs.mkdir(work, { recursive: true })
+  await prepareWorkDir(work)
   const serialLogPath = path.join(work, 'serial.log')
   let ok = false
   try {

@@ -27,12 +27,12 @@ export type ImageBootTestResult = BootTestResult & {
   probe: boolean
 }
 
-let serial = 0
 
 export async function bootTestImage(loaded: LoadedProfile, opts: ImageBootTestOptions): Promise<ImageBootTestResult> {
   const host = await bakeHost(loaded)
   const expect = planBootExpect(host, loaded)
-  const work = path.join(os.tmpdir(), `hostbake-image-boot-${host.hostname}-${opts.firmware}-${opts.medium}-${process.pid}-${++serial}`)
+  // unpredictable, 0700 (a planted name in /tmp cannot take its place)
+  const work = await mkdtemp(path.join(os.tmpdir(), `hostbake-image-boot-${host.hostname}-${opts.firmware}-${opts.medium}-`))
   const { readImageMenu, readImageProbe } = await import('./imageBoot.js')
   const peek = await mkdtemp(path.join(os.tmpdir(), 'hostbake-menu-'))
   const [menu, probe] = await Promise.all([readImageMenu(opts.image, opts.firmware, peek), readImageProbe(opts.image, host.hostname, peek)])

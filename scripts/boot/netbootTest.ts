@@ -1,6 +1,7 @@
 // boot-test --netboot: a profile's test machine network-boots a tree `hostbake pxe` made, with the profile's first
 // MAC (or another), and the profile's expectations. The tree is served as written; only the expectations travel
 // to the guest separately (fw_cfg).
+import { mkdtemp } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import { HostbakeError } from '../shared/hostbakeError.js'
@@ -29,7 +30,6 @@ export interface NetbootTestResult extends NetbootReport {
   firmware: Firmware
 }
 
-let serial = 0
 
 export async function bootTestNetboot(loaded: LoadedProfile, opts: NetbootTestOptions): Promise<NetbootTestResult> {
   const manifest = await readManifest(opts.tree)
@@ -48,7 +48,8 @@ export async function bootTestNetboot(loaded: LoadedProfile, opts: NetbootTestOp
     EXPECT_HOSTNAME: host.hostname,
     EXPECT_SUPPLEMENT: host.hostname,
   }
-  const workDir = path.join(os.tmpdir(), `hostbake-netboot-${host.hostname}-${process.pid}-${++serial}`)
+  // unpredictable, 0700 (a planted name in /tmp cannot take its place)
+  const workDir = await mkdtemp(path.join(os.tmpdir(), `hostbake-netboot-${host.hostname}-`))
   const r = await bootNetboot({
     tree: opts.tree, mac, firmware: opts.firmware, machine, expect, workDir, timeoutS: opts.timeoutS,
     ...(opts.keep ? { keep: true } : {}), ...(opts.log ? { log: opts.log } : {}),
