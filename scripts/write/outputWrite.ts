@@ -4,29 +4,37 @@
 // node), never over an input; temp files are removed on SIGINT/SIGTERM and on a failed write (ENOSPC).
 import { randomBytes } from 'node:crypto'
 import { rmSync } from 'node:fs'
-import { lstat, mkdir, open, realpath, rename, rm, stat } from 'node:fs/promises'
+import { lstat, mkdir, open, rename, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { HostbakeError } from '../shared/hostbakeError.js'
 import { onCleanup } from '../shared/cleanup.js'
 
-// Refuse an output path that is not (yet) a regular file, or that is one of the inputs (also by hard link).
-export async function checkOutputPath(file: string, inputs: string[] = []): Promise<void> {
+/** The inputs of a run by file identity (dev:ino, symlinks followed): an output is refused if it is one of them,
+ *  also through a hard link or a symlink. Stat'ed once per run, not once per output. */
+export type InputIds = Map<string, string>
+export async function identifyInputs(inputs: readonly string[]): Promise<InputIds> {
+  const ids: InputIds = new Map()
+  for (const input of new Set(inputs)) {
+    const st = await stat(input).catch(() => undefined)
+    if (st) ids.set(`${st.dev}:${st.ino}`, input)
+  }
+  return ids
+}
+
+// Refuse an output path that is not (yet) a regular file, or that is one of the inputs.
+async function checkOutputPath(file: string, inputs: InputIds): Promise<void> {
   const st = await lstat(file).catch(() => undefined)
   if (st && !st.isFile()) {
     const kind = st.isSymbolicLink() ? 'a symlink' : st.isDirectory() ? 'a directory' : st.isCharacterDevice() || st.isBlockDevice() ? 'a device node' : st.isFIFO() ? 'a FIFO' : 'not a regular file'
     throw new HostbakeError(`${file} is ${kind}: hostbake replaces only regular files`, { hint: 'name a new file, or -o - for stdout' })
   }
-  if (!st) return
-  const real = await realpath(file)
-  for (const input of inputs) {
-    const other = await stat(input).catch(() => undefined)
-    if ((other && other.dev === st.dev && other.ino === st.ino) || (await realpath(input).catch(() => input)) === real) {
-      throw new HostbakeError(`${file} is an input of this run (${input}): writing it would destroy it`)
-    }
-  }
+  // a regular file (never a symlink, refused above) is an input exactly when its dev:ino is one
+  const input = st && inputs.get(`${st.dev}:${st.ino}`)
+  if (input) throw new HostbakeError(`${file} is an input of this run (${input}): writing it would destroy it`)
 }
 
-export async function writeAtomic(file: string, data: Buffer, mode = 0o644, inputs: string[] = []): Promise<void> {
+export async function writeAtomic(file: string, data: Buffer, mode = 0o644, inputs: string[] | InputIds = []): Promise<void> {
+  if (Array.isArray(inputs)) inputs = await identifyInputs(inputs)
   await checkOutputPath(file, inputs)
   await mkdir(path.dirname(file), { recursive: true }) // cheap when it exists
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`)
@@ -62,8 +70,9 @@ export async function writeOutputs(outputs: Output[], opts: { inputs?: string[];
   const report = (why: string) => opts.log(`${why}: wrote ${written.length} of ${outputs.length}${written.length > 0 ? `: ${written.join(' ')}` : ''}`)
   const forget = onCleanup(() => report('interrupted'))
   try {
+    const inputs = await identifyInputs(opts.inputs ?? [])
     await mapLimit(outputs, opts.limit ?? 16, async (o) => {
-      await writeAtomic(o.path, o.data, o.mode, opts.inputs)
+      await writeAtomic(o.path, o.data, o.mode, inputs)
       written.push(o.path)
     })
     return outputs.map((o) => o.path)
