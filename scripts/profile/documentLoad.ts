@@ -79,9 +79,14 @@ export function parseDocumentLoose<S extends z.ZodType>(schema: S, text: string,
   const locate: Locate = (fieldPath, message, keyOf) => locateProblem(doc, lineCounter, file, fieldPath, message, keyOf)
 
   // unresolved tags are reported by checkNodes, with every other tag it refuses
-  const yamlProblems: ProfileProblem[] = [...doc.errors, ...doc.warnings.filter((w) => w.code !== 'TAG_RESOLVE_FAILED')].map((e) => {
+  // the parser recurses: a nesting thousands deep ends in a RangeError, said once and in our words
+  let tooDeep = false
+  const yamlProblems: ProfileProblem[] = [...doc.errors, ...doc.warnings.filter((w) => w.code !== 'TAG_RESOLVE_FAILED')].flatMap((e) => {
     const pos = at(e.pos[0])
-    return { file, line: pos.line, col: pos.col, field: '', message: `YAML: ${e.message.split('\n')[0]}` }
+    const deep = /Maximum call stack size exceeded/.test(e.message)
+    if (deep && tooDeep) return []
+    tooDeep ||= deep
+    return [{ file, line: pos.line, col: pos.col, field: '', message: deep ? `YAML: nested deeper than ${INPUT_LIMITS.depth} levels` : `YAML: ${e.message.split('\n')[0]}` }]
   })
   if (doc.errors.length > 0) return { problems: yamlProblems, locate }
   const shape = checkNodes(doc, file, at, text)
