@@ -31,7 +31,7 @@ export async function benchNetboot(rounds = 3): Promise<NetbootBenchRow[]> {
     const samples: Record<string, { ok: boolean; sentinel?: number; guest?: number }[]> = { direct: [], bios: [], uefi: [] }
     for (let i = 0; i < rounds; i++) {
       const d = await bootTestProfile(loaded, { timeoutS: 60, keep: false, log: () => {}, kernel })
-      samples.direct.push({ ok: d.ok, sentinel: d.wallS, ...(d.guestUptimeS !== undefined ? { guest: d.guestUptimeS } : {}) })
+      samples.direct.push({ ok: d.ok, ...(d.sentinelAtS !== undefined ? { sentinel: d.sentinelAtS } : {}), ...(d.guestUptimeS !== undefined ? { guest: d.guestUptimeS } : {}) })
       for (const firmware of ['bios', 'uefi'] as const) {
         const r = await bootTestNetboot(loaded, { tree, firmware, timeoutS: 240 })
         samples[firmware].push({ ok: r.ok, ...(r.sentinelAtS !== undefined ? { sentinel: r.sentinelAtS } : {}), ...(r.guestUptimeS !== undefined ? { guest: r.guestUptimeS } : {}) })
@@ -44,7 +44,7 @@ export async function benchNetboot(rounds = 3): Promise<NetbootBenchRow[]> {
       const sentinel = med(s.map((x) => x.sentinel))
       const guest = med(s.map((x) => x.guest))
       return {
-        variant: variant === 'direct' ? 'direct -kernel boot (baseline, whole harness call)' : `network boot, ${variant === 'bios' ? 'SeaBIOS' : 'OVMF'} + iPXE ROM`,
+        variant: variant === 'direct' ? 'direct -kernel boot (baseline)' : `network boot, ${variant === 'bios' ? 'SeaBIOS' : 'OVMF'} + iPXE ROM`,
         runs: s.length, ok: s.filter((x) => x.ok).length,
         medianSentinelS: +sentinel.toFixed(2), medianGuestS: +guest.toFixed(2), medianBeforeKernelS: +(sentinel - guest).toFixed(2),
         ratioToDirect: +(sentinel / directS).toFixed(2),

@@ -46,6 +46,8 @@ export interface BootTestResult {
   kvmFellBack: boolean
   wallS: number
   guestUptimeS?: number
+  /** seconds from QEMU start to the guest's sentinel (the part of wallS a boot medium can be compared on) */
+  sentinelAtS?: number
   overheadS?: number
   /** guest uptime at each announced stage (the bench's breakdown) */
   stages?: Record<string, number>
@@ -155,6 +157,7 @@ export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptio
       wallS: +r.wallS.toFixed(2),
       ...(r.guestUptimeS !== undefined ? { guestUptimeS: r.guestUptimeS } : {}),
       ...(r.overheadS !== undefined ? { overheadS: +r.overheadS.toFixed(2) } : {}),
+      ...(r.sentinelAtS !== undefined ? { sentinelAtS: +r.sentinelAtS.toFixed(2) } : {}),
       stages: r.stages, cmdline: r.cmdline, checks: r.checks,
       ...(r.workDir ? { workDir: r.workDir, serialLog: r.serialLogPath } : {}),
       ...(r.tail ? { tail: r.tail } : {}),
