@@ -138,10 +138,9 @@ export interface BootReport {
 // cryptomgr.notests: the crypto self-tests cost ~0.4 s of TCG time and prove nothing about VFIO;
 // initcall_blacklist: built-in initcalls that only self-test or register what no check uses, ~0.6 s of TCG time
 // by initcall_debug (the SP800-108 KDF self-test 0.38 s, the "encrypted" key type 0.14 s, kprobe trace events 0.09 s)
-export const HARNESS_INITCALL_BLACKLIST = 'initcall_blacklist=crypto_kdf108_init,init_encrypted,init_kprobe_trace'
-export const harnessCmdline = `console=ttyS0 no_timer_check cryptomgr.notests ${HARNESS_INITCALL_BLACKLIST}`
 /** the harness as it booted before its speed levers (initcall blacklist, ASLR off): the bench's baseline */
 const baselineCmdline = 'console=ttyS0 no_timer_check cryptomgr.notests'
+const harnessCmdline = `${baselineCmdline} initcall_blacklist=crypto_kdf108_init,init_encrypted,init_kprobe_trace`
 const alpineIsoCmdline = 'modules=loop,squashfs,sd-mod,usb-storage quiet'
 
 /** update-extlinux: `root=$root modules=${modules}${TYPE:+,$TYPE} $default_kernel_opts` (conf sourced as shell). */

@@ -108,11 +108,9 @@ export async function makeBootDirs(hostname: string): Promise<{ work: string; ov
 }
 
 // The supplementary initramfs `hostbake image` would add, from the boot kernel's own modules, after the stock image.
-async function planSupplement(host: BakedHost, kernel?: BootKernel): Promise<{ data: Buffer; hostname: string }> {
-  const { locateBootKernel } = await import('./bootKernel.js')
+async function planSupplement(host: BakedHost, k: BootKernel): Promise<{ data: Buffer; hostname: string }> {
   const { planInitramfsModules } = await import('./initramfsBuild.js')
   const { buildSupplementInitramfs, supplementFilesOf } = await import('../image/supplementInitramfs.js')
-  const k = kernel ?? locateBootKernel((await import('../shared/cachePaths.js')).resolveCacheDir())
   const stockModules = (await planInitramfsModules(k, undefined)).modules
   const s = await buildSupplementInitramfs({ hostname: host.hostname, modulesDir: k.modulesDir, baseKver: k.kver, baseModules: stockModules, files: supplementFilesOf(host.files) })
   return { data: s.data, hostname: host.hostname }
