@@ -10,6 +10,7 @@ import { renderJunit } from '../boot/bootJunit.js'
 import { writeAtomic } from '../write/outputWrite.js'
 import { flag, log, profileFiles, str, type VerbArgs } from './verb.js'
 import type { LoadedProfile } from '../profile/profileLoad.js'
+import { macAddress } from '../profile/profileSchema.js'
 
 // What each of boot-test's other modes reads (--cache everywhere: where hostbake keeps what it prepares); any
 // other option given with it is refused, never silently ignored (--junit with --netboot would write no report)
@@ -110,8 +111,10 @@ function reportResult(r: BootTestResult, timeoutS: number): void {
 async function runNetboot(loaded: LoadedProfile[], tree: string, v: VerbArgs['values'], timeoutS: number): Promise<number> {
   const firmware = str(v.firmware) ?? 'bios'
   if (firmware !== 'bios' && firmware !== 'uefi') throw new HostbakeError(`--firmware ${firmware}: expected bios or uefi`)
-  const mac = str(v.mac)?.toLowerCase().replaceAll('-', ':')
-  if (mac !== undefined && !/^[0-9a-f]{2}(:[0-9a-f]{2}){5}$/.test(mac)) throw new HostbakeError(`--mac ${v.mac}: expected a MAC like 52:54:00:12:34:56`)
+  // the profile's own rule (spelling, multicast)
+  const parsed = str(v.mac) === undefined ? undefined : macAddress.safeParse(str(v.mac))
+  if (parsed && !parsed.success) throw new HostbakeError(`--mac ${v.mac}: ${parsed.error.issues[0].message}`)
+  const mac = parsed?.data
   const { bootTestNetboot } = await import('../boot/netbootTest.js')
   // a network boot takes ~3x a direct kernel boot under TCG: iPXE, the bzImage, DHCP twice
   const bootTimeout = str(v.timeout) === undefined ? 180 : timeoutS

@@ -100,7 +100,7 @@ const guestSchema = z
   .describe('A libvirt guest: /etc/libvirt/qemu/<name>.xml, autostarted by libvirtd')
 
 // Alpine's {MAC} is the NIC's /sys/class/net/*/address: lowercase, colons (delivery-facts §7d); normalised here once
-const macAddress = str(/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/, 'a MAC address like 52:54:00:12:34:56')
+export const macAddress = str(/^[0-9a-fA-F]{2}([:-][0-9a-fA-F]{2}){5}$/, 'a MAC address like 52:54:00:12:34:56')
   .transform((m) => m.toLowerCase().replaceAll('-', ':'))
   .refine((m) => (parseInt(m.slice(0, 2), 16) & 1) === 0, { message: 'a multicast MAC (first octet odd) is never a NIC\'s own address' })
 

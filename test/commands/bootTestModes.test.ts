@@ -11,6 +11,9 @@ const cases: [string[], RegExp][] = [
   [['--stand-in-media', 'dir', '--keep'], /--keep cannot go with --stand-in-media/],
   [['--medium', 'usb', 'profiles/twin-nic.yaml'], /--medium chooses how --image boots/],
   [['--mac', '52:54:00:12:34:56', 'profiles/twin-nic.yaml'], /--mac goes with --netboot TREE/],
+  // --mac follows the profile's own MAC rule
+  [['--netboot', 'tree', '--mac', '01:00:5e:00:00:01', 'test/netboot/profiles/netboot-uhci.yaml'], /--mac 01:00:5e:00:00:01: a multicast MAC/],
+  [['--netboot', 'tree', '--mac', '52:54:00:12:34', 'test/netboot/profiles/netboot-uhci.yaml'], /--mac 52:54:00:12:34: expected a MAC address/],
 ]
 
 for (const [args, message] of cases) {
