@@ -52,6 +52,8 @@ export interface ImageBootOptions {
   timeoutS: number
   keep?: boolean
   log?: (msg: string) => void
+  /** the default entry of the menu this firmware reads, when the caller has read it already (readImageMenu) */
+  menu?: MenuDefault
 }
 
 export interface MenuDefault {
@@ -138,7 +140,7 @@ async function bootImageNow(opts: ImageBootOptions): Promise<BootReport & { menu
   const serialLogPath = path.join(work, 'serial.log')
   let ok = false
   try {
-    const menu = await readImageMenu(image, opts.firmware, work)
+    const menu = opts.menu ?? await readImageMenu(image, opts.firmware, work)
     const expectFile = path.join(work, 'expect')
     await fs.writeFile(expectFile, renderExpect(renderImageExpect(opts, menu.append)))
     // every UEFI boot gets its own VARS (OVMF writes boot entries into it; README.Debian of ovmf)

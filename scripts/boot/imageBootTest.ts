@@ -44,7 +44,7 @@ export async function bootTestImage(loaded: LoadedProfile, opts: ImageBootTestOp
   imageExpect.probe = probe
   const r = await bootImage({
     image: opts.image, firmware: opts.firmware, medium: opts.medium, machine: planBootMachine(loaded), expect: imageExpect,
-    workDir: work, timeoutS: opts.timeoutS, keep: opts.keep,
+    workDir: work, timeoutS: opts.timeoutS, keep: opts.keep, menu,
     log: (m) => opts.log(`${host.hostname}: ${m}`),
   })
   return {
