@@ -18,6 +18,7 @@ import { COLLECTOR_SCRIPT } from '../snapshot/snapshotCollect.js'
 import { ALPINE_DEFAULT_FEATURES, ALPINE_ISO_FEATURES } from '../alpine/alpineDefaults.js'
 import { shellQuote } from '../shared/shellQuote.js'
 import { PACKAGE_ROOT, codeFileOf } from '../shared/packagePaths.js'
+import { parseModulesDep } from '../image/supplementInitramfs.js'
 
 const stockFeaturesDir = path.join(PACKAGE_ROOT, 'scripts', 'boot', 'features.d')
 const guestDir = path.join(PACKAGE_ROOT, 'scripts', 'boot', 'guest')
@@ -115,11 +116,7 @@ const depCache = new Map<string, Map<string, string[]>>()
 async function readModulesDep(modulesDir: string): Promise<Map<string, string[]>> {
   let deps = depCache.get(modulesDir)
   if (deps) return deps
-  deps = new Map()
-  for (const line of (await fs.readFile(path.join(modulesDir, 'modules.dep'), 'utf8')).split('\n')) {
-    const i = line.indexOf(':')
-    if (i > 0) deps.set(line.slice(0, i), line.slice(i + 1).split(/\s+/).filter(Boolean))
-  }
+  deps = parseModulesDep(await fs.readFile(path.join(modulesDir, 'modules.dep'), 'utf8'))
   depCache.set(modulesDir, deps)
   return deps
 }

@@ -8,12 +8,11 @@
  * /boot/hostbake-<host>.cpio.gz, and rewrites /boot/syslinux/syslinux.cfg and /boot/grub/grub.cfg.
  * Nothing is written to `output` unless every step succeeded.
  */
-import { $ } from 'zx'
 import { createHash } from 'node:crypto'
 import fs from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
-import { HostbakeError, ProfileError } from '../shared/hostbakeError.js'
+import { ProfileError } from '../shared/hostbakeError.js'
 import { bakeHost, type BakedHost } from '../hostPipeline.js'
 import type { LoadedProfile } from '../profile/profileLoad.js'
 import { overlayMtime, packApkovl } from '../pack/apkovlPack.js'
@@ -21,8 +20,9 @@ import { addProbe, type ProbeFiles } from './probeOverlay.js'
 import { readBaseIso, readSerial, readTimeouts, type BaseIso } from './isoInput.js'
 import { renderMenus, type MenuPlan } from './menuRender.js'
 import { remasterIso } from './isoRemaster.js'
+import { readModloop } from './modloopRead.js'
 import {
-  buildSupplementInitramfs, closeOverDeps, readInitramfsModules, SUPPLEMENT_MODULES, supplementFilesOf, supplementName, type Supplement,
+  buildSupplementInitramfs, readInitramfsModules, supplementFilesOf, supplementName, type Supplement,
 } from './supplementInitramfs.js'
 
 export interface ImageOptions {
@@ -66,26 +66,6 @@ export function checkRelease(loaded: LoadedProfile, base: BaseIso): void {
   if (want !== base.branch) {
     throw new ProfileError([loaded.locate(['alpine', 'release'], `alpine.release is ${want}, but ${base.path} is Alpine ${base.release} (.alpine-release: "${base.releaseLine}"): make them agree`)])
   }
-}
-
-/** The modloop's modules.* and the vfio closure, nothing else (a real modloop is hundreds of MB unpacked). */
-export async function readModloop(modloop: string, dest: string): Promise<string> {
-  const run = async (...globs: string[]) => {
-    const r = await $({ quiet: true, nothrow: true })`unsquashfs -no-progress -f -d ${dest} ${modloop} ${globs}`.timeout('120s')
-    if (r.exitCode !== 0) throw new HostbakeError(`${modloop}: unsquashfs failed (${r.exitCode}): ${r.stderr.trim().split('\n').slice(-1)[0]}`, { hint: 'the ISO\'s boot/modloop-* must be Alpine\'s squashfs' })
-  }
-  await run('modules/*/modules.*')
-  const kvers = await fs.readdir(path.join(dest, 'modules')).catch(() => [] as string[])
-  if (kvers.length !== 1) throw new HostbakeError(`${modloop}: expected modules/<kver>/ for one kernel, found ${kvers.join(', ') || 'none'}`)
-  const modulesDir = path.join(dest, 'modules', kvers[0])
-  const deps = new Map<string, string[]>()
-  for (const line of (await fs.readFile(path.join(modulesDir, 'modules.dep'), 'utf8')).split('\n')) {
-    const i = line.indexOf(':')
-    if (i > 0) deps.set(line.slice(0, i), line.slice(i + 1).split(/\s+/).filter(Boolean))
-  }
-  const { modules } = closeOverDeps(deps, SUPPLEMENT_MODULES)
-  if (modules.length > 0) await run(...modules.map((m) => `modules/${kvers[0]}/${m}`))
-  return modulesDir
 }
 
 export async function buildImage(opts: ImageOptions): Promise<ImageResult> {

@@ -82,15 +82,20 @@ export async function readInitramfsModules(initramfs: string): Promise<{ kver: s
   return { kver, modules: names.filter((n) => n.startsWith(prefix) && MODULE_EXT.test(n)).map((n) => n.slice(prefix.length)).sort() }
 }
 
-async function readModulesDep(modulesDir: string): Promise<Map<string, string[]>> {
-  const file = path.join(modulesDir, 'modules.dep')
-  if (!existsSync(file)) throw new HostbakeError(`${modulesDir}: no modules.dep (not a module tree)`)
+/** depmod's modules.dep: module path -> the paths of its hard dependencies (never softdeps). */
+export function parseModulesDep(text: string): Map<string, string[]> {
   const deps = new Map<string, string[]>()
-  for (const line of (await fs.readFile(file, 'utf8')).split('\n')) {
+  for (const line of text.split('\n')) {
     const i = line.indexOf(':')
     if (i > 0) deps.set(line.slice(0, i), line.slice(i + 1).split(/\s+/).filter(Boolean))
   }
   return deps
+}
+
+export async function readModulesDep(modulesDir: string): Promise<Map<string, string[]>> {
+  const file = path.join(modulesDir, 'modules.dep')
+  if (!existsSync(file)) throw new HostbakeError(`${modulesDir}: no modules.dep (not a module tree)`)
+  return parseModulesDep(await fs.readFile(file, 'utf8'))
 }
 
 /** The named modules and their hard dependencies (modules.dep), as paths. */
