@@ -107,6 +107,22 @@ export async function makeBootDirs(hostname: string): Promise<{ work: string; ov
   return { work, ovlDir: await mkdtemp(`${work}-apkovl-`) }
 }
 
+/** A boot's report as boot-test reports it (every medium: direct, image). */
+export function toBootTestResult(loaded: LoadedProfile, hostname: string, r: BootReport): BootTestResult {
+  return {
+    profile: loaded.file, hostname, ok: r.ok, passed: r.passed, failed: r.failed,
+    timedOut: r.timedOut, panicked: r.panicked, accel: r.accel, kvmFellBack: r.kvmFellBack,
+    wallS: +r.wallS.toFixed(2),
+    ...(r.guestUptimeS !== undefined ? { guestUptimeS: r.guestUptimeS } : {}),
+    ...(r.overheadS !== undefined ? { overheadS: +r.overheadS.toFixed(2) } : {}),
+    ...(r.sentinelAtS !== undefined ? { sentinelAtS: +r.sentinelAtS.toFixed(2) } : {}),
+    stages: r.stages, cmdline: r.cmdline, checks: r.checks,
+    ...(r.workDir ? { workDir: r.workDir, serialLog: r.serialLogPath } : {}),
+    ...(r.tail ? { tail: r.tail } : {}),
+    ...(r.snapshot ? { snapshot: r.snapshot } : {}),
+  }
+}
+
 // The supplementary initramfs `hostbake image` would add, from the boot kernel's own modules, after the stock image.
 async function planSupplement(host: BakedHost, k: BootKernel): Promise<{ data: Buffer; hostname: string }> {
   const { planInitramfsModules } = await import('./initramfsBuild.js')
@@ -149,18 +165,7 @@ export async function bootTestProfile(loaded: LoadedProfile, opts: BootTestOptio
       ...(opts.baseline ? { baseline: true } : {}),
       log: (m) => opts.log(`${label}: ${m.replace(/^\S+: /, '')}`),
     })
-    return {
-      profile: loaded.file, hostname: host.hostname, ...(opts.apkovl ? { apkovl: opts.apkovl } : {}), ok: r.ok, passed: r.passed, failed: r.failed,
-      timedOut: r.timedOut, panicked: r.panicked, accel: r.accel, kvmFellBack: r.kvmFellBack,
-      wallS: +r.wallS.toFixed(2),
-      ...(r.guestUptimeS !== undefined ? { guestUptimeS: r.guestUptimeS } : {}),
-      ...(r.overheadS !== undefined ? { overheadS: +r.overheadS.toFixed(2) } : {}),
-      ...(r.sentinelAtS !== undefined ? { sentinelAtS: +r.sentinelAtS.toFixed(2) } : {}),
-      stages: r.stages, cmdline: r.cmdline, checks: r.checks,
-      ...(r.workDir ? { workDir: r.workDir, serialLog: r.serialLogPath } : {}),
-      ...(r.tail ? { tail: r.tail } : {}),
-      ...(r.snapshot ? { snapshot: r.snapshot } : {}),
-    }
+    return { ...toBootTestResult(loaded, host.hostname, r), ...(opts.apkovl ? { apkovl: opts.apkovl } : {}) }
   } finally {
     forget()
     await rm(ovlDir, { recursive: true, force: true })

@@ -7,7 +7,7 @@ import os from 'node:os'
 import path from 'node:path'
 import { bakeHost } from '../hostPipeline.js'
 import type { LoadedProfile } from '../profile/profileLoad.js'
-import { planBootExpect, planBootMachine, type BootTestResult } from './bootTest.js'
+import { planBootExpect, planBootMachine, toBootTestResult, type BootTestResult } from './bootTest.js'
 import { bootImage, type Firmware, type ImageExpect, type Medium } from './imageBoot.js'
 
 export interface ImageBootTestOptions {
@@ -47,15 +47,5 @@ export async function bootTestImage(loaded: LoadedProfile, opts: ImageBootTestOp
     workDir: work, timeoutS: opts.timeoutS, keep: opts.keep, menu,
     log: (m) => opts.log(`${host.hostname}: ${m}`),
   })
-  return {
-    profile: loaded.file, hostname: host.hostname, ok: r.ok, passed: r.passed, failed: r.failed,
-    timedOut: r.timedOut, panicked: r.panicked, accel: r.accel, kvmFellBack: r.kvmFellBack, wallS: +r.wallS.toFixed(2),
-    ...(r.guestUptimeS !== undefined ? { guestUptimeS: r.guestUptimeS } : {}),
-    ...(r.overheadS !== undefined ? { overheadS: +r.overheadS.toFixed(2) } : {}),
-    ...(r.sentinelAtS !== undefined ? { sentinelAtS: +r.sentinelAtS.toFixed(2) } : {}),
-    stages: r.stages, cmdline: r.cmdline, checks: r.checks,
-    ...(r.workDir ? { workDir: r.workDir, serialLog: r.serialLogPath } : {}),
-    ...(r.tail ? { tail: r.tail } : {}),
-    firmware: opts.firmware, medium: opts.medium, entry: r.menu.label, probe,
-  }
+  return { ...toBootTestResult(loaded, host.hostname, r), firmware: opts.firmware, medium: opts.medium, entry: r.menu.label, probe }
 }
