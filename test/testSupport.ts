@@ -1,7 +1,7 @@
 // Shared by the unit and CLI tests: run the built CLI, make temp dirs, load bundled profiles.
 import { spawn } from 'node:child_process'
 import { readFileSync } from 'node:fs'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import os from 'node:os'
 import path from 'node:path'
 import type { ExecutionContext } from 'ava'
@@ -35,6 +35,16 @@ export function runCli(args: string[], opts: { cwd?: string; env?: NodeJS.Proces
 export async function tempDir(t: ExecutionContext, prefix = 'hostbake-test-'): Promise<string> {
   const dir = await mkdtemp(path.join(os.tmpdir(), prefix))
   t.teardown(() => rm(dir, { recursive: true, force: true }))
+  return dir
+}
+
+/** A temp folder holding these files (relative path -> text), removed after the test. */
+export async function writeTree(t: ExecutionContext, files: Record<string, string>, prefix?: string): Promise<string> {
+  const dir = await tempDir(t, prefix)
+  for (const [rel, text] of Object.entries(files)) {
+    await mkdir(path.join(dir, path.dirname(rel)), { recursive: true })
+    await writeFile(path.join(dir, rel), text)
+  }
   return dir
 }
 

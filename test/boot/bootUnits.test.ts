@@ -1,29 +1,17 @@
 // Fast checks of the boot harness's pure parts (no QEMU): cmdline forming, report parsing, mkinitfs rules.
-import { TEST_CACHE } from '../testSupport.js'
+import { TEST_CACHE, writeTree } from '../testSupport.js'
 import test from 'ava'
-import os from 'node:os'
 import path from 'node:path'
-import fs from 'node:fs/promises'
 import { readExtlinuxAppend } from '../../scripts/boot/bootOverlay.js'
 import { locateBootKernel } from '../../scripts/boot/bootKernel.js'
 import { parseGuestReport } from '../../scripts/boot/bootReport.js'
 import { qemuArgs } from '../../scripts/boot/qemuBoot.js'
 import { closeModules, planInitramfsModules } from '../../scripts/boot/initramfsBuild.js'
 
-async function overlayWith(files: Record<string, string>): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hostbake-unit-'))
-  for (const [rel, text] of Object.entries(files)) {
-    await fs.mkdir(path.join(dir, path.dirname(rel)), { recursive: true })
-    await fs.writeFile(path.join(dir, rel), text)
-  }
-  return dir
-}
-
 test('cmdline is formed as update-extlinux writes APPEND', async (t) => {
-  const dir = await overlayWith({
+  const dir = await writeTree(t, {
     'etc/update-extlinux.conf': 'default_kernel_opts="quiet intel_iommu=on iommu=pt"\nmodules=sd-mod,usb-storage,ext4,vfio,vfio-pci\nroot=UUID=abc\n',
   })
-  t.teardown(() => fs.rm(dir, { recursive: true, force: true }))
   t.is(await readExtlinuxAppend(dir), 'root=UUID=abc modules=sd-mod,usb-storage,ext4,vfio,vfio-pci quiet intel_iommu=on iommu=pt')
   t.is(await readExtlinuxAppend(path.join(dir, 'nope')), undefined)
 })
@@ -42,11 +30,10 @@ test('guest report: checks, uptime, sentinel; a missing sentinel stays missing',
 test('mkinitfs rules: vfio feature globs resolve, hard deps close, softdeps do not', async (t) => {
   const kernel = locateBootKernel(TEST_CACHE)
   const lines = ['kernel/drivers/vfio/vfio.ko*', 'kernel/drivers/vfio/pci/vfio-pci.ko*', '# comment', '/kernel/drivers/vfio/nope.ko*']
-  const dir = await overlayWith({
+  const dir = await writeTree(t, {
     'etc/mkinitfs/mkinitfs.conf': 'features="base vfio"\n',
     'etc/mkinitfs/features.d/vfio.modules': lines.join('\n') + '\n',
   })
-  t.teardown(() => fs.rm(dir, { recursive: true, force: true }))
   const { features, modules } = await planInitramfsModules(kernel, dir, false)
   t.deepEqual(features, ['base', 'vfio'])
   const names = modules.map((m) => path.basename(m).replace(/\.ko.*$/, ''))

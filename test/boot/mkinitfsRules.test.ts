@@ -1,32 +1,18 @@
 // mkinitfs' exact parsing (issue 11 item 4): the stand-in must read mkinitfs.conf and features.d files as mkinitfs
 // does, so that what breaks a real Alpine build breaks here too, and nothing else does.
 import test from 'ava'
-import os from 'node:os'
-import path from 'node:path'
-import fs from 'node:fs/promises'
 import { parseFeatureFile, planInitramfsModules, readFeatures, splitShellWords } from '../../scripts/boot/initramfsBuild.js'
 import { locateBootKernel } from '../../scripts/boot/bootKernel.js'
-import { TEST_CACHE } from '../testSupport.js'
-
-async function overlayWith(files: Record<string, string>): Promise<string> {
-  const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'hostbake-mkinitfs-'))
-  for (const [rel, text] of Object.entries(files)) {
-    await fs.mkdir(path.join(dir, path.dirname(rel)), { recursive: true })
-    await fs.writeFile(path.join(dir, rel), text)
-  }
-  return dir
-}
+import { TEST_CACHE, writeTree } from '../testSupport.js'
 
 test('features= is split on space, tab and newline only: a CRLF conf names "vfio\\r", which no feature file matches', async (t) => {
   t.deepEqual(splitShellWords(' base\tvfio\nkms '), ['base', 'vfio', 'kms'])
-  const dir = await overlayWith({ 'etc/mkinitfs/mkinitfs.conf': 'features="ata base ext4 vfio"\r\n' })
-  t.teardown(() => fs.rm(dir, { recursive: true, force: true }))
+  const dir = await writeTree(t, { 'etc/mkinitfs/mkinitfs.conf': 'features="ata base ext4 vfio"\r\n' })
   t.deepEqual(await readFeatures(dir), ['ata', 'base', 'ext4', 'vfio\r'])
 })
 
 test('features= written without quotes: the shell runs `base` as a command and features stays empty', async (t) => {
-  const dir = await overlayWith({ 'etc/mkinitfs/mkinitfs.conf': 'features=ata base ext4 vfio\n' })
-  t.teardown(() => fs.rm(dir, { recursive: true, force: true }))
+  const dir = await writeTree(t, { 'etc/mkinitfs/mkinitfs.conf': 'features=ata base ext4 vfio\n' })
   t.deepEqual(await readFeatures(dir), [])
 })
 
@@ -44,28 +30,25 @@ test('feature files: only empty lines and lines starting with # are deleted; lea
 test('a `.ko` glob matches nothing in the Alpine-shaped module tree; `.ko*` matches', async (t) => {
   const kernel = locateBootKernel(TEST_CACHE)
   t.regex(kernel.modulesDir, /\/alpine-zst\/lib\/modules\//, 'boots use the compressed tree')
-  const dir = await overlayWith({
+  const dir = await writeTree(t, {
     'etc/mkinitfs/mkinitfs.conf': 'features="vfio"\n',
     'etc/mkinitfs/features.d/vfio.modules': 'kernel/drivers/vfio/vfio.ko\nkernel/drivers/vfio/pci/vfio-pci.ko*\n',
   })
-  t.teardown(() => fs.rm(dir, { recursive: true, force: true }))
   const { modules } = await planInitramfsModules(kernel, dir, false)
   t.true(modules.includes('kernel/drivers/vfio/pci/vfio-pci.ko.zst'))
   // vfio arrives only as vfio-pci's hard dependency; the literal `.ko` line itself matched nothing
-  const alone = await overlayWith({
+  const alone = await writeTree(t, {
     'etc/mkinitfs/mkinitfs.conf': 'features="vfio"\n',
     'etc/mkinitfs/features.d/vfio.modules': 'kernel/drivers/vfio/vfio_iommu_type1.ko\n',
   })
-  t.teardown(() => fs.rm(alone, { recursive: true, force: true }))
   t.deepEqual((await planInitramfsModules(kernel, alone, false)).modules, [])
 })
 
 test('CRLF feature file: no module is selected', async (t) => {
   const kernel = locateBootKernel(TEST_CACHE)
-  const dir = await overlayWith({
+  const dir = await writeTree(t, {
     'etc/mkinitfs/mkinitfs.conf': 'features="vfio"\n',
     'etc/mkinitfs/features.d/vfio.modules': 'kernel/drivers/vfio/vfio.ko*\r\nkernel/drivers/vfio/pci/vfio-pci.ko*\r\n',
   })
-  t.teardown(() => fs.rm(dir, { recursive: true, force: true }))
   t.deepEqual((await planInitramfsModules(kernel, dir, false)).modules, [])
 })
