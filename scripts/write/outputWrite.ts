@@ -3,8 +3,8 @@
 // Never through or over anything but a regular file (`-o /dev/null` as root must not replace the device
 // node), never over an input; temp files are removed on SIGINT/SIGTERM and on a failed write (ENOSPC).
 import { randomBytes } from 'node:crypto'
-import { rmSync } from 'node:fs'
-import { lstat, mkdir, open, rename, rm, stat } from 'node:fs/promises'
+import { renameSync, rmSync } from 'node:fs'
+import { lstat, mkdir, open, rm, stat } from 'node:fs/promises'
 import path from 'node:path'
 import { HostbakeError } from '../shared/hostbakeError.js'
 import { onCleanup } from '../shared/cleanup.js'
@@ -49,7 +49,10 @@ export async function writeAtomic(file: string, data: Buffer, mode = 0o644, inpu
       await fh.close()
     }
     await checkOutputPath(file, inputs) // again, just before it is replaced
-    await rename(tmp, file)
+    // synchronous: a signal handled between an async rename's syscall (done in the thread pool) and its
+    // completion would report the output as not written while it is there; from here the caller's record of
+    // it runs before any signal handler
+    renameSync(tmp, file)
   } catch (err) {
     await rm(tmp, { force: true })
     throw err
