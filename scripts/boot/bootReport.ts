@@ -60,7 +60,11 @@ export interface GuestVerdict {
 }
 
 export async function readGuestVerdict(serialLogPath: string): Promise<GuestVerdict> {
-  const serial = await readFile(serialLogPath, 'utf8')
+  return judgeGuestReport(await readFile(serialLogPath, 'utf8'))
+}
+
+/** The pass rule, on the serial log's text. */
+export function judgeGuestReport(serial: string): GuestVerdict {
   const guest = parseGuestReport(serial)
   const passed = guest.checks.filter((c) => c.pass).length
   const failed = guest.checks.length - passed
